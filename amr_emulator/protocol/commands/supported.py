@@ -1,0 +1,55 @@
+"""Hand-kept: which of Redis's commands the emulator implements, and AMR's rules for them.
+
+The shard registers one handler per name in IMPLEMENTED (a subcommand as `container|sub`); a test
+fails when a handler has no table data, or a name here has no handler.
+"""
+
+_CONNECTION = """
+auth echo hello ping quit reset select
+client|id client|setname client|getname client|setinfo client|info client|list client|kill client|reply
+client|no-evict client|no-touch client|pause client|unpause client|unblock client|help
+"""
+_SERVER = """
+info dbsize flushall flushdb time lastsave monitor debug swapdb
+config|get config|set config|resetstat config|help
+memory|usage memory|help
+object|encoding object|freq object|idletime object|refcount object|help
+slowlog|get slowlog|len slowlog|reset slowlog|help
+latency|latest latency|history latency|reset latency|help
+command command|count command|info command|docs command|list command|getkeys command|help
+"""
+_GENERIC = """
+del unlink exists type rename renamenx copy move touch randomkey keys scan
+expire pexpire expireat pexpireat ttl pttl expiretime pexpiretime persist
+"""
+_STRING = """
+append decr decrby get getdel getex getrange getset incr incrby incrbyfloat lcs mget mset msetnx
+psetex set setex setnx setrange strlen substr
+"""
+_HASH = """
+hdel hexists hget hgetall hincrby hincrbyfloat hkeys hlen hmget hmset hrandfield hscan hset hsetnx
+hstrlen hvals
+"""
+_LIST = """
+blmove blmpop blpop brpop brpoplpush lindex linsert llen lmove lmpop lpop lpos lpush lpushx lrange
+lrem lset ltrim rpop rpoplpush rpush rpushx
+"""
+_SET = """
+sadd scard sdiff sdiffstore sinter sintercard sinterstore sismember smembers smismember smove spop
+srandmember srem sscan sunion sunionstore
+"""
+_ZSET = """
+bzmpop bzpopmax bzpopmin zadd zcard zcount zdiff zdiffstore zincrby zinter zintercard zinterstore
+zlexcount zmpop zmscore zpopmax zpopmin zrandmember zrange zrangebylex zrangebyscore zrangestore
+zrank zrem zremrangebylex zremrangebyrank zremrangebyscore zrevrange zrevrangebylex
+zrevrangebyscore zrevrank zscan zscore zunion zunionstore
+"""
+_TRANSACTIONS = "discard exec multi unwatch watch"
+_PUBSUB = """
+psubscribe publish punsubscribe spublish ssubscribe subscribe sunsubscribe unsubscribe
+pubsub|channels pubsub|numsub pubsub|numpat pubsub|shardchannels pubsub|shardnumsub pubsub|help
+"""
+
+IMPLEMENTED = frozenset(
+    (_CONNECTION + _SERVER + _GENERIC + _STRING + _HASH + _LIST + _SET + _ZSET + _TRANSACTIONS + _PUBSUB).split()
+)

@@ -1,0 +1,138 @@
+"""Every error string the emulator sends on the wire, verbatim from Redis 7.x.
+
+Handlers raise `RespError`; the session encodes it as `-<message>\\r\\n`. A message carries its own
+prefix (`ERR`, `WRONGTYPE`, `NOSCRIPT`, ...), exactly as Redis sends it.
+"""
+
+
+class RespError(Exception):
+    """An error reply. `message` is the full text after the `-`, prefix included."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class ProtocolError(Exception):
+    """A malformed request: answered with `-ERR Protocol error: ...` and the connection is closed."""
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.message = "ERR Protocol error: " + detail
+
+
+# --- generic -------------------------------------------------------------------------------
+SYNTAX = "ERR syntax error"
+WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
+NOT_INTEGER = "ERR value is not an integer or out of range"
+NOT_FLOAT = "ERR value is not a valid float"
+OVERFLOW = "ERR increment or decrement would overflow"
+NAN_OR_INF = "ERR increment would produce NaN or Infinity"
+NO_SUCH_KEY = "ERR no such key"
+INDEX_OUT_OF_RANGE = "ERR index out of range"
+OUT_OF_RANGE_POSITIVE = "ERR value is out of range, must be positive"
+INVALID_EXPIRE = "ERR invalid expire time in '{}' command"
+OFFSET_OUT_OF_RANGE = "ERR offset is out of range"
+STRING_TOO_LONG = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
+DB_INDEX_OUT_OF_RANGE = "ERR DB index is out of range"
+INVALID_DB_INDEX = "ERR invalid DB index"
+SAME_OBJECT = "ERR source and destination objects are the same"
+TIMEOUT_NEGATIVE = "ERR timeout is negative"
+TIMEOUT_NOT_FLOAT = "ERR timeout is not a float or out of range"
+TIMEOUT_OUT_OF_RANGE = "ERR timeout is out of range"
+MIN_MAX_NOT_FLOAT = "ERR min or max is not a float"
+MIN_MAX_NOT_STRING_RANGE = "ERR min or max not valid string range item"
+NUMKEYS_ZERO = "ERR numkeys should be greater than 0"
+NUMKEYS_TOO_BIG = "ERR Number of keys can't be greater than number of args"
+NOAUTH = "NOAUTH Authentication required."
+WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled."
+AUTH_NOT_CONFIGURED = (
+    "ERR AUTH <password> called without any password configured for the default user. "
+    "Are you sure your configuration is correct?"
+)
+NOPROTO = "NOPROTO unsupported protocol version"
+EXECABORT = "EXECABORT Transaction discarded because of previous errors."
+MULTI_NESTED = "ERR MULTI calls can not be nested"
+EXEC_WITHOUT_MULTI = "ERR EXEC without MULTI"
+DISCARD_WITHOUT_MULTI = "ERR DISCARD without MULTI"
+WATCH_IN_MULTI = "ERR WATCH inside MULTI is not allowed"
+READONLY = "READONLY You can't write against a read only replica."
+LOADING = "LOADING Redis is loading the dataset in memory"
+OOM = "OOM command not allowed when used memory > 'maxmemory'."
+BUSYKEY = "BUSYKEY Target key name already exists."
+CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot"
+
+
+def wrong_arity(name: str) -> str:
+    return f"ERR wrong number of arguments for '{name}' command"
+
+
+def _one_line(s: str) -> str:
+    return s.replace("\r", " ").replace("\n", " ")
+
+
+def unknown_command(name: bytes, args: list) -> str:
+    """Redis's text: the name (128 bytes at most), then arguments quoted while they fit in 128 bytes.
+
+    Messages carry client bytes as latin-1 so that every byte survives the round trip to the wire.
+    """
+    shown = ""
+    for a in args:
+        if len(shown) >= 128:
+            break
+        shown += "'" + a[: 128 - len(shown)].decode("latin-1") + "' "
+    return _one_line(f"ERR unknown command '{name[:128].decode('latin-1')}', with args beginning with: {shown}")
+
+
+def unknown_subcommand(sub: bytes, command: bytes) -> str:
+    return _one_line(
+        f"ERR unknown subcommand '{sub[:128].decode('latin-1')}'. Try {command.decode('latin-1').upper()} HELP."
+    )
+
+
+def pubsub_context(name: str) -> str:
+    return (
+        f"ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET "
+        "are allowed in this context"
+    )
+
+
+def invalid_expire(name: str) -> str:
+    return INVALID_EXPIRE.format(name)
+
+# --- connection ---
+PROTO_VERSION_INVALID = "ERR Protocol version is not an integer or out of range"
+CLIENT_NAME_INVALID = "ERR Client names cannot contain spaces, newlines or special characters."
+HELLO_NOAUTH = ("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> "
+                "AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol "
+                "version at the same time")
+NO_SUCH_CLIENT = "ERR No such client"
+CLIENT_ID_INVALID = "ERR Invalid client ID"
+CLIENT_ID_POSITIVE = "ERR client-id should be greater than 0"
+MAXAGE_NOT_INTEGER = "ERR maxage is not an integer or out of range"
+MAXAGE_POSITIVE = "ERR maxage should be greater than 0"
+PAUSE_MODE = "ERR CLIENT PAUSE mode must be WRITE or ALL"
+TIMEOUT_NOT_INTEGER = "ERR timeout is not an integer or out of range"
+UNBLOCK_REASON = "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"
+UNBLOCKED = "UNBLOCKED client unblocked via CLIENT UNBLOCK"
+INT_OUT_OF_RANGE = "ERR value is out of range, value must between -2147483648 and 2147483647"
+
+
+def subcommand_syntax(sub: bytes, command: bytes) -> str:
+    """addReplySubcommandSyntaxError."""
+    return _one_line("ERR unknown subcommand or wrong number of arguments for '%s'. Try %s HELP."
+                     % (sub[:128].decode("latin-1"), command.decode("latin-1").upper()))
+
+# --- strings and generic keys ---
+DECREMENT_OVERFLOW = "ERR decrement would overflow"
+LCS_NOT_STRINGS = "ERR The specified keys must contain string values"
+LCS_LEN_AND_IDX = "ERR If you want both the length and indexes, please just use IDX."
+LCS_TOO_LONG = "ERR String too long for LCS"
+LCS_TOO_MUCH_MEMORY = "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"
+INVALID_CURSOR = "ERR invalid cursor"
+SCAN_NOVALUES = "ERR NOVALUES option can only be used in HSCAN"
+EXPIRE_NX_AND_OTHERS = "ERR NX and XX, GT or LT options at the same time are not compatible"
+EXPIRE_GT_AND_LT = "ERR GT and LT options at the same time are not compatible"
+EXPIRE_UNSUPPORTED_OPTION = "ERR Unsupported option {}"

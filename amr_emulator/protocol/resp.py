@@ -1,0 +1,428 @@
+"""RESP2/RESP3: an incremental request parser and reply encoders. Sans-IO: bytes in, bytes out.
+
+The parser follows Redis's own rules (networking.c, `processMultibulkBuffer` and
+`processInlineBuffer`) so that malformed input gets the same error text and the same bytes are
+accepted: the two bytes after a bulk are skipped unchecked, `*0` and `*-1` are empty requests, an
+inline line is split like `sdssplitargs`.
+
+Replies are Python values; the encoders turn them into wire bytes:
+
+| value | RESP2 | RESP3 |
+| --- | --- | --- |
+| bytes | bulk `$` | bulk `$` |
+| int | `:` | `:` |
+| None | `$-1` | `_` |
+| NULL_ARRAY | `*-1` | `_` |
+| Simple (a str) | `+` | `+` |
+| list, tuple | `*` | `*` |
+| dict | flat `*` of key, value | `%` |
+| RespSet, set, frozenset | `*` | `~` |
+| float | bulk of the shortest text | `,` |
+| bool | `:1` / `:0` | `#t` / `#f` |
+| Verbatim | bulk of the text | `=` |
+| Push | `*` | `>` |
+| RespError | `-` | `-` |
+"""
+from __future__ import annotations
+
+import math
+
+from .errors import ProtocolError, RespError
+
+PROTO_INLINE_MAX_SIZE = 64 * 1024
+PROTO_MBULK_BIG_ARG = 32 * 1024
+INT_MAX = 2**31 - 1
+LLONG_MAX = 2**63 - 1
+LLONG_MIN = -(2**63)
+
+
+def string2ll(b) -> int | None:
+    """Redis's strict `string2ll`: optional '-', no leading zeros, no '+', no spaces, 64-bit range."""
+    n = len(b)
+    if n == 0 or n > 20:
+        return None
+    if b.isdigit():
+        if b[0] == 48 and n > 1:
+            return None
+        v = int(b)
+        return v if v <= LLONG_MAX else None
+    if b[0] == 45 and n > 1 and b[1] != 48 and b[1:].isdigit():
+        v = int(b)
+        return v if v >= LLONG_MIN else None
+    return None
+
+
+_SPACES = b" \t\n\r\v\f"
+_ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("a"): 7}
+_HEX = b"0123456789abcdefABCDEF"
+
+
+def split_args(line: bytes) -> list[bytes] | None:
+    """`sdssplitargs`: words, "double quoted" with escapes, 'single quoted'. None if quotes don't balance."""
+    out: list[bytes] = []
+    i, n = 0, len(line)
+    while True:
+        while i < n and line[i] in _SPACES:
+            i += 1
+        if i >= n:
+            return out
+        cur = bytearray()
+        inq = insq = done = False
+        while not done:
+            c = line[i] if i < n else 0
+            if inq:
+                if c == 92 and i + 3 < n and line[i + 1] == 120 and line[i + 2] in _HEX and line[i + 3] in _HEX:
+                    cur.append(int(line[i + 2:i + 4], 16))
+                    i += 3
+                elif c == 92 and i + 1 < n:
+                    i += 1
+                    cur.append(_ESCAPES.get(line[i], line[i]))
+                elif c == 34:
+                    if i + 1 < n and line[i + 1] not in _SPACES:
+                        return None
+                    done = True
+                elif i >= n:
+                    return None
+                else:
+                    cur.append(c)
+            elif insq:
+                if c == 92 and i + 1 < n and line[i + 1] == 39:
+                    i += 1
+                    cur.append(39)
+                elif c == 39:
+                    if i + 1 < n and line[i + 1] not in _SPACES:
+                        return None
+                    done = True
+                elif i >= n:
+                    return None
+                else:
+                    cur.append(c)
+            else:
+                if i >= n or c in b" \n\r\t\0":
+                    done = True
+                elif c == 34:
+                    inq = True
+                elif c == 39:
+                    insq = True
+                else:
+                    cur.append(c)
+            if i < n:
+                i += 1
+        out.append(bytes(cur))
+
+
+class RequestParser:
+    """Feed bytes, take complete requests (lists of bytes).
+
+    `parse()` returns `(requests, error)`: every complete request before the first malformed one, and
+    a `ProtocolError` (or None). After an error the connection must be closed, as Redis does.
+    """
+
+    __slots__ = ("buf", "pos", "max_bulk_len", "args", "left", "bulk_len", "require_auth")
+
+    def __init__(self, max_bulk_len: int = 512 * 1024 * 1024):
+        self.buf = bytearray()
+        self.pos = 0
+        self.max_bulk_len = max_bulk_len
+        self.args: list[bytes] | None = None  # the multibulk request being read
+        self.left = 0  # its bulks still to read
+        self.bulk_len = -1  # the length of the bulk being read, -1 before its header
+        self.require_auth = False  # an unauthenticated client gets tighter limits, as in Redis 7
+
+    def feed(self, data: bytes) -> None:
+        if self.pos:
+            del self.buf[: self.pos]
+            self.pos = 0
+        self.buf += data
+
+    def pending(self) -> int:
+        return len(self.buf) - self.pos
+
+    def parse(self) -> tuple[list[list[bytes]], ProtocolError | None]:
+        buf = self.buf
+        n = len(buf)
+        pos = self.pos
+        out: list[list[bytes]] = []
+        find = buf.find
+        try:
+            while pos < n:
+                args = self.args
+                if args is None:
+                    if buf[pos] != 42:  # not '*': an inline request
+                        nl = find(b"\n", pos)
+                        if nl == -1:
+                            if n - pos > PROTO_INLINE_MAX_SIZE:
+                                raise ProtocolError("too big inline request")
+                            break
+                        end = nl - 1 if nl > pos and buf[nl - 1] == 13 else nl
+                        words = split_args(bytes(buf[pos:end]))
+                        if words is None:
+                            raise ProtocolError("unbalanced quotes in request")
+                        pos = nl + 1
+                        if words:
+                            out.append(words)
+                        continue
+                    cr = find(b"\r", pos)
+                    if cr == -1:
+                        if n - pos > PROTO_INLINE_MAX_SIZE:
+                            raise ProtocolError("too big mbulk count string")
+                        break
+                    if cr + 1 >= n:
+                        break
+                    count = string2ll(buf[pos + 1:cr])
+                    if count is None or count > INT_MAX:
+                        raise ProtocolError("invalid multibulk length")
+                    if count > 10 and self.require_auth:
+                        raise ProtocolError("unauthenticated multibulk length")
+                    pos = cr + 2
+                    if count <= 0:
+                        continue
+                    args = self.args = []
+                    self.left = count
+                    self.bulk_len = -1
+                # the bulks of a multibulk request
+                left = self.left
+                blen = self.bulk_len
+                while left:
+                    if blen == -1:
+                        if pos >= n:
+                            break
+                        cr = find(b"\r", pos)
+                        if cr == -1:
+                            if n - pos > PROTO_INLINE_MAX_SIZE:
+                                raise ProtocolError("too big bulk count string")
+                            break
+                        if cr + 1 >= n:
+                            break
+                        if buf[pos] != 36:  # '$'
+                            raise ProtocolError("expected '$', got '%s'" % chr(buf[pos]))
+                        blen = string2ll(buf[pos + 1:cr])
+                        if blen is None or blen < 0 or blen > self.max_bulk_len:
+                            raise ProtocolError("invalid bulk length")
+                        if blen > 16384 and self.require_auth:
+                            raise ProtocolError("unauthenticated bulk length")
+                        pos = cr + 2
+                    end = pos + blen
+                    if end + 2 > n:
+                        break
+                    args.append(bytes(buf[pos:end]))
+                    pos = end + 2
+                    blen = -1
+                    left -= 1
+                self.left = left
+                self.bulk_len = blen
+                if left:
+                    break
+                out.append(args)
+                self.args = None
+        except ProtocolError as e:
+            self.pos = pos
+            return out, e
+        self.pos = pos
+        if pos == n:
+            buf.clear()
+            self.pos = 0
+        return out, None
+
+
+# --- replies -----------------------------------------------------------------------------------
+
+
+class Simple(str):
+    """A status reply: `+text`."""
+
+    __slots__ = ()
+
+
+class Verbatim(str):
+    """A RESP3 verbatim string (`=len\\r\\ntxt:...`); a bulk string in RESP2."""
+
+    __slots__ = ()
+
+
+class RespSet(list):
+    """A RESP3 set (`~`); an array in RESP2. Keeps the order it was built in."""
+
+    __slots__ = ()
+
+
+class Push(list):
+    """A RESP3 push frame (`>`); an array in RESP2 (pub/sub messages)."""
+
+    __slots__ = ()
+
+
+class _NullArray:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NULL_ARRAY"
+
+
+NULL_ARRAY = _NullArray()
+OK = Simple("OK")
+QUEUED = Simple("QUEUED")
+PONG = Simple("PONG")
+
+
+def format_double(d: float) -> bytes:
+    """A double as Redis 7.2+ writes it: the shortest text that reads back the same (fpconv_dtoa)."""
+    if d != d:
+        return b"nan"
+    if d == math.inf:
+        return b"inf"
+    if d == -math.inf:
+        return b"-inf"
+    if d == int(d) and abs(d) < 1e17:
+        return b"%d" % int(d) if d or math.copysign(1, d) > 0 else b"-0"
+    r = repr(d)
+    if "e" in r:
+        mant, exp = r.split("e")
+        e = int(exp)
+        r = "%se%s%02d" % (mant, "-" if e < 0 else "+", abs(e))
+    return r.encode()
+
+
+def _enc_error(v: RespError) -> bytes:
+    m = v.message
+    return b"-" + (m if isinstance(m, bytes) else m.encode("latin-1", "replace")) + b"\r\n"
+
+
+def encode2(v) -> bytes:
+    """Encode a reply for a RESP2 connection."""
+    t = type(v)
+    if t is bytes:
+        return b"$%d\r\n%b\r\n" % (len(v), v)
+    if t is int:
+        return b":%d\r\n" % v
+    if v is None:
+        return b"$-1\r\n"
+    if t is Simple:
+        return b"+" + v.encode() + b"\r\n"
+    if t is list or t is tuple or t is RespSet or t is Push:
+        return b"*%d\r\n" % len(v) + b"".join([encode2(x) for x in v])
+    if t is dict:
+        parts = [b"*%d\r\n" % (2 * len(v))]
+        for k, x in v.items():
+            parts.append(encode2(k))
+            parts.append(encode2(x))
+        return b"".join(parts)
+    if t is float:
+        s = format_double(v)
+        return b"$%d\r\n%b\r\n" % (len(s), s)
+    if t is bool:
+        return b":1\r\n" if v else b":0\r\n"
+    if isinstance(v, RespError):
+        return _enc_error(v)
+    if t is str or t is Verbatim:
+        b = v.encode()
+        return b"$%d\r\n%b\r\n" % (len(b), b)
+    if t is set or t is frozenset:
+        return b"*%d\r\n" % len(v) + b"".join([encode2(x) for x in v])
+    if v is NULL_ARRAY:
+        return b"*-1\r\n"
+    if t is bytearray or t is memoryview:
+        return encode2(bytes(v))
+    raise TypeError(f"cannot encode {t.__name__} as RESP")
+
+
+def encode3(v) -> bytes:
+    """Encode a reply for a RESP3 connection."""
+    t = type(v)
+    if t is bytes:
+        return b"$%d\r\n%b\r\n" % (len(v), v)
+    if t is int:
+        return b":%d\r\n" % v
+    if v is None or v is NULL_ARRAY:
+        return b"_\r\n"
+    if t is Simple:
+        return b"+" + v.encode() + b"\r\n"
+    if t is list or t is tuple:
+        return b"*%d\r\n" % len(v) + b"".join([encode3(x) for x in v])
+    if t is dict:
+        parts = [b"%%%d\r\n" % len(v)]
+        for k, x in v.items():
+            parts.append(encode3(k))
+            parts.append(encode3(x))
+        return b"".join(parts)
+    if t is float:
+        return b"," + format_double(v) + b"\r\n"
+    if t is bool:
+        return b"#t\r\n" if v else b"#f\r\n"
+    if isinstance(v, RespError):
+        return _enc_error(v)
+    if t is RespSet or t is set or t is frozenset:
+        return b"~%d\r\n" % len(v) + b"".join([encode3(x) for x in v])
+    if t is Push:
+        return b">%d\r\n" % len(v) + b"".join([encode3(x) for x in v])
+    if t is Verbatim:
+        b = v.encode()
+        return b"=%d\r\ntxt:%b\r\n" % (len(b) + 4, b)
+    if t is str:
+        b = v.encode()
+        return b"$%d\r\n%b\r\n" % (len(b), b)
+    if t is bytearray or t is memoryview:
+        return encode3(bytes(v))
+    raise TypeError(f"cannot encode {t.__name__} as RESP")
+
+
+def encode_command(*args) -> bytes:
+    """A request as clients send it: an array of bulk strings."""
+    parts = [b"*%d\r\n" % len(args)]
+    for a in args:
+        if not isinstance(a, bytes):
+            a = str(a).encode()
+        parts.append(b"$%d\r\n%b\r\n" % (len(a), a))
+    return b"".join(parts)
+
+
+def decode_reply(buf: bytes, pos: int = 0):
+    """Decode one reply starting at `pos` into the types the encoders take; `(value, next_pos)`.
+
+    Raises IndexError/ValueError on an incomplete buffer. Used by tools and tests, not on hot paths.
+    """
+    cr = buf.index(b"\r\n", pos)
+    t = buf[pos]
+    line = buf[pos + 1:cr]
+    nxt = cr + 2
+    if t == 43:  # +
+        return Simple(line.decode()), nxt
+    if t == 45:  # -
+        return RespError(line.decode("latin-1")), nxt
+    if t == 58:  # :
+        return int(line), nxt
+    if t == 36 or t == 61:  # $ =
+        n = int(line)
+        if n < 0:
+            return None, nxt
+        if nxt + n + 2 > len(buf):
+            raise IndexError("incomplete")
+        data = bytes(buf[nxt:nxt + n])
+        if t == 61:
+            return Verbatim(data[4:].decode()), nxt + n + 2
+        return data, nxt + n + 2
+    if t in (42, 126, 62):  # * ~ >
+        n = int(line)
+        if n < 0:
+            return NULL_ARRAY, nxt
+        items = []
+        for _ in range(n):
+            v, nxt = decode_reply(buf, nxt)
+            items.append(v)
+        return (list if t == 42 else RespSet if t == 126 else Push)(items), nxt
+    if t == 37:  # %
+        d = {}
+        for _ in range(int(line)):
+            k, nxt = decode_reply(buf, nxt)
+            v, nxt = decode_reply(buf, nxt)
+            d[k if not isinstance(k, list) else tuple(k)] = v
+        return d, nxt
+    if t == 95:  # _
+        return None, nxt
+    if t == 44:  # ,
+        return float(line), nxt
+    if t == 35:  # #
+        return line == b"t", nxt
+    if t == 40:  # ( big number
+        return int(line), nxt
+    raise ValueError(f"unknown RESP type byte {chr(t)!r}")

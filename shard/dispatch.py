@@ -1,0 +1,221 @@
+"""Command dispatch, in Redis's processCommand order:
+
+unknown command -> arity -> auth -> pub/sub context (RESP2) -> OOM -> read-only replica -> MULTI
+queuing -> call. A rejection inside MULTI flags the transaction (EXECABORT at EXEC).
+
+`call` runs one handler with the bookkeeping Redis's call() does: stats, slowlog, monitors, the
+clients blocked on keys this command made ready.
+"""
+from __future__ import annotations
+
+import logging
+from time import perf_counter
+
+from amr_emulator.protocol import errors
+from amr_emulator.protocol.commands import COMMANDS
+from amr_emulator.protocol.errors import RespError
+from amr_emulator.protocol.resp import QUEUED
+
+from .handlers import load_all
+
+log = logging.getLogger("shard")
+
+
+class _NoReply:
+    """Returned by a handler that replied by itself (SUBSCRIBE: a frame per channel) or must not
+    reply at all (CLIENT REPLY OFF)."""
+
+    __slots__ = ()
+
+
+NO_REPLY = _NoReply()
+
+
+class Blocked(Exception):
+    """Raised by a blocking handler that found nothing to serve: park the client on `keys`."""
+
+    def __init__(self, keys, timeout: float, timeout_reply=None):
+        self.keys = keys
+        self.timeout = timeout  # seconds; 0 = forever
+        self.timeout_reply = timeout_reply
+
+
+class Paused(Exception):
+    """Raised by dispatch when CLIENT PAUSE holds this command back."""
+
+
+class Entry:
+    """A command as dispatch sees it: its spec and its handler (None for a container)."""
+
+    __slots__ = ("spec", "handler", "name", "is_write", "flags", "subs", "denyoom", "allowed_in_pubsub",
+                 "no_auth", "stats", "skip_monitor", "may_pause")
+
+    def __init__(self, spec, handler):
+        self.spec = spec
+        self.handler = handler
+        self.name = spec.name
+        self.flags = spec.flags
+        self.is_write = "write" in spec.flags
+        self.denyoom = "denyoom" in spec.flags
+        self.no_auth = "no_auth" in spec.flags
+        self.skip_monitor = "skip_monitor" in spec.flags or "admin" in spec.flags
+        self.subs: dict | None = None
+        self.allowed_in_pubsub = spec.name in _PUBSUB_ALLOWED
+        self.may_pause = self.is_write or spec.name in ("publish", "spublish", "eval", "evalsha", "fcall")
+        self.stats = [0, 0, 0, 0]  # calls, usec, rejected_calls, failed_calls
+
+
+_PUBSUB_ALLOWED = frozenset(["ping", "subscribe", "ssubscribe", "unsubscribe", "sunsubscribe", "psubscribe",
+                             "punsubscribe", "quit", "reset"])
+_MULTI_IMMEDIATE = frozenset([b"exec", b"discard", b"multi", b"watch", b"quit", b"reset"])
+
+
+def build_table() -> dict:
+    """bytes name -> Entry, for every implemented command; containers carry their subcommands."""
+    handlers = load_all()
+    table = {}
+    for name, spec in COMMANDS.items():
+        if spec.subcommands:
+            entry = Entry(spec, None)
+            entry.subs = {}
+            for sub, sub_spec in spec.subcommands.items():
+                h = handlers.get(sub_spec.name)
+                if h is not None:
+                    entry.subs[sub.encode()] = Entry(sub_spec, h)
+            if name in handlers:  # a container that also answers alone (COMMAND)
+                entry.handler = handlers[name]
+            table[name.encode()] = entry
+        elif name in handlers:
+            table[name.encode()] = Entry(spec, handlers[name])
+    return table
+
+
+def _reject(c, message: str, entry=None) -> None:
+    if entry is not None and entry.name == "exec":  # execCommandAbort, in a transaction or not
+        c.multi = None
+        c.multi_error = False
+        c.server.unwatch_all(c)
+        message = "EXECABORT Transaction discarded because of: " + message
+    elif c.multi is not None:
+        c.multi_error = True
+    if entry is not None:
+        entry.stats[2] += 1
+    c.server.stat_rejected_calls += 1
+    c.reply(RespError(message))
+
+
+def process_command(c, argv: list) -> None:
+    """Execute one request for client `c`, appending its reply. Raises Paused to hold it back."""
+    server = c.server
+    name = argv[0].lower()
+    entry = server.table.get(name)
+    if entry is None:
+        _reject(c, errors.unknown_command(argv[0], argv[1:]))
+        return
+    if entry.subs is not None:
+        if len(argv) == 1:
+            if entry.handler is None:
+                _reject(c, errors.wrong_arity(entry.name), entry)
+                return
+        else:
+            sub = entry.subs.get(argv[1].lower())
+            if sub is None:
+                _reject(c, errors.unknown_subcommand(argv[1], argv[0]))
+                return
+            entry = sub
+    arity = entry.spec.arity
+    argc = len(argv)
+    if (arity > 0 and arity != argc) or argc < -arity:
+        _reject(c, errors.wrong_arity(entry.name), entry)
+        return
+    if not c.authenticated and not entry.no_auth:
+        _reject(c, errors.NOAUTH, entry)
+        return
+    if c.pubsub_count and c.resp == 2 and not entry.allowed_in_pubsub:
+        _reject(c, errors.pubsub_context(entry.name), entry)
+        return
+    if entry.denyoom and server.maxmemory and c.multi is None and server.over_maxmemory():
+        _reject(c, errors.OOM, entry)
+        return
+    if entry.is_write and server.is_replica and server.replica_read_only and not c.is_master:
+        _reject(c, errors.READONLY, entry)
+        return
+    if c.multi is not None and name not in _MULTI_IMMEDIATE:
+        if c.multi_error:
+            c.reply(QUEUED)
+            return
+        c.multi.append((entry, argv))
+        c.reply(QUEUED)
+        return
+    if server.pause_mode and not c.is_master and (server.pause_mode == "all" or entry.may_pause):
+        if server.pause_applies(c):
+            raise Paused()
+    call(c, entry, argv)
+
+
+def call(c, entry, argv: list) -> None:
+    """Run the handler and reply; the bookkeeping of Redis's call()."""
+    server = c.server
+    stats = entry.stats
+    if server.monitors and not entry.skip_monitor:
+        server.feed_monitors(c, argv)
+    c.cmd_name = entry.name
+    dirty = server.dirty
+    start = perf_counter()
+    try:
+        result = entry.handler(c, argv)
+    except RespError as e:
+        stats[3] += 1
+        server.stat_failed_calls += 1
+        c.reply(e)
+    except Blocked as b:
+        c.block(entry, argv, b)
+    except Exception:  # a bug of ours: log it, answer an error, serve on
+        log.exception("error executing %r", argv[:4])
+        stats[3] += 1
+        c.reply(RespError("ERR internal error executing '%s'" % entry.name))
+    else:
+        c.reply(result)
+    elapsed = perf_counter() - start
+    if server.dirty != dirty or c.rewritten is not None:
+        propagate_effects(c, argv)
+    stats[0] += 1
+    usec = int(elapsed * 1e6)
+    stats[1] += usec
+    server.stat_numcommands += 1
+    if usec >= server.slowlog_slower_than >= 0:
+        server.slowlog_add(c, argv, usec)
+    if server.ready_keys and not c.in_exec:
+        server.handle_ready_keys()
+
+
+def propagate_effects(c, argv: list) -> None:
+    """Send the command's effects to replicas: the request itself, unless the handler rewrote it
+    (`c.propagate_as`), as Redis's rewriteClientCommandVector / alsoPropagate."""
+    rewritten = c.rewritten
+    if rewritten is None:
+        c.server.propagate(c.db.id, argv)
+        return
+    c.rewritten = None
+    for effect in rewritten:
+        c.server.propagate(c.db.id, effect)
+
+
+def run_exec(c, queued: list) -> list:
+    """Run a transaction's queued commands; each reply (errors included) goes into the EXEC array."""
+    replies = []
+    c.in_exec = True
+    saved = c.reply_sink
+    c.reply_sink = replies
+    try:
+        for entry, argv in queued:
+            if entry.is_write and c.server.is_replica and c.server.replica_read_only and not c.is_master:
+                replies.append(RespError(errors.READONLY))
+                continue
+            call(c, entry, argv)
+    finally:
+        c.reply_sink = saved
+        c.in_exec = False
+    if c.server.ready_keys:
+        c.server.handle_ready_keys()
+    return replies

@@ -1,0 +1,360 @@
+"""A shard: one Redis-compatible server process on an asyncio (uvloop) event loop.
+
+`Server` owns what is shared between clients: the databases, the clients, pub/sub registries, the
+clock, the settings (see config.py), statistics and the timers (active expiry, pause ends).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import signal
+import sys
+from collections import deque
+from time import monotonic, time
+
+from amr_emulator.protocol.resp import Push
+
+from . import config as shard_config
+from .dispatch import build_table
+from .keyspace import NOTIFY_KEYEVENT, NOTIFY_KEYSPACE, Database, ExpiryCycle
+from .session import Client
+
+log = logging.getLogger("shard")
+
+REDIS_VERSION = "7.4.0"
+
+
+class Server:
+    def __init__(self, port: int = 6379, bind: str = "127.0.0.1", **settings):
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.port = port
+        self.bind = bind
+        self.table = build_table()
+        self.run_id = secrets.token_hex(20)
+        self.start_time = time()
+        self.start_monotonic = monotonic()
+        self.now_ms = int(time() * 1000)
+        self.pid = os.getpid()
+        self.version = REDIS_VERSION
+
+        # settings with a hot-path attribute (config.py keeps them in step)
+        self.requirepass = b""
+        self.proto_max_bulk_len = 512 * 1024 * 1024
+        self.maxmemory = 0
+        self.notify_flags = 0
+        self.slowlog_slower_than = 10000
+        self.slowlog_max_len = 128
+        self.replica_read_only = True
+        self.is_replica = False
+        self.hz = 10
+        self.config = shard_config.Config(self)
+        for name, value in settings.items():
+            self.config.set_startup(name.replace("_", "-"), str(value))
+
+        self.dbs = [Database(self, i) for i in range(self.config.databases)]
+        self.clients: dict[int, Client] = {}
+        self._next_id = 0
+        self.ready_keys: dict = {}
+        self._serving_ready = False
+        self.channels: dict = {}  # channel -> {client: None}
+        self.patterns: dict = {}  # pattern -> {client: None}
+        self.shard_channels: dict = {}
+        self.monitors: list = []
+        self.pause_mode = ""  # "", "write" or "all"
+        self.pause_end = 0.0
+        self.pause_timer = None
+        self.paused_clients: set = set()
+        self.blocked_clients = 0
+        self.slowlog: deque = deque()
+        self.slowlog_next_id = 0
+        self.latency_events: dict = {}
+        self.expiry = ExpiryCycle(self)
+
+        # statistics (INFO stats)
+        self.dirty = 0
+        self.lastsave = int(time())
+        self.stat_numconnections = 0
+        self.stat_numcommands = 0
+        self.stat_rejected_calls = 0
+        self.stat_failed_calls = 0
+        self.stat_expired_keys = 0
+        self.stat_evicted_keys = 0
+        self.stat_keyspace_hits = 0
+        self.stat_keyspace_misses = 0
+        self.stat_protocol_errors = 0
+        self.stat_rejected_conn = 0
+        self.stat_pubsub_messages = 0
+
+        self._servers: list = []
+        self._cron = None
+        self._stopped: asyncio.Event | None = None
+
+    # --- clock ---------------------------------------------------------------------------------
+    def update_clock(self) -> None:
+        self.now_ms = int(time() * 1000)
+
+    def next_client_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    # --- clients -------------------------------------------------------------------------------
+    def client_connected(self, c: Client) -> None:
+        if len(self.clients) >= self.config.maxclients:
+            self.stat_rejected_conn += 1
+            c.transport.write(b"-ERR max number of clients reached\r\n")
+            c.transport.close()
+            return
+        self.clients[c.id] = c
+        self.stat_numconnections += 1
+
+    def client_disconnected(self, c: Client) -> None:
+        self.clients.pop(c.id, None)
+        c.unblock()
+        self.unwatch_all(c)
+        self.unsubscribe_all(c)
+        self.paused_clients.discard(c)
+        if c.monitor and c in self.monitors:
+            self.monitors.remove(c)
+
+    def unwatch_all(self, c: Client) -> None:
+        for db, key, _ in c.watched:
+            clients = db.watched.get(key)
+            if clients is not None:
+                clients.discard(c)
+                if not clients:
+                    del db.watched[key]
+        c.watched = []
+        c.dirty_cas = False
+
+    def unsubscribe_all(self, c: Client) -> None:
+        for registry, mine in ((self.channels, c.subscriptions), (self.patterns, c.psubscriptions),
+                               (self.shard_channels, c.ssubscriptions)):
+            for ch in mine:
+                subs = registry.get(ch)
+                if subs is not None:
+                    subs.pop(c, None)
+                    if not subs:
+                        del registry[ch]
+            mine.clear()
+
+    # --- pub/sub and notifications ---------------------------------------------------------------
+    def publish(self, channel: bytes, message: bytes) -> int:
+        """Deliver to channel subscribers and matching patterns; the number of receivers."""
+        from .glob import glob_match
+
+        n = 0
+        subs = self.channels.get(channel)
+        if subs:
+            frame = Push([b"message", channel, message])
+            for c in list(subs):
+                c.push(frame)
+                n += 1
+        if self.patterns:
+            for pattern, subs in list(self.patterns.items()):
+                if glob_match(pattern, channel):
+                    frame = Push([b"pmessage", pattern, channel, message])
+                    for c in list(subs):
+                        c.push(frame)
+                        n += 1
+        self.stat_pubsub_messages += 1
+        return n
+
+    def spublish(self, channel: bytes, message: bytes) -> int:
+        subs = self.shard_channels.get(channel)
+        if not subs:
+            return 0
+        frame = Push([b"smessage", channel, message])
+        for c in list(subs):
+            c.push(frame)
+        return len(subs)
+
+    def notify(self, klass: int, event: bytes, key: bytes, dbid: int) -> None:
+        """notifyKeyspaceEvent: publish to __keyspace@db__:key and/or __keyevent@db__:event."""
+        flags = self.notify_flags
+        if not flags & klass:
+            return
+        if flags & NOTIFY_KEYSPACE:
+            self.publish(b"__keyspace@%d__:%b" % (dbid, key), event)
+        if flags & NOTIFY_KEYEVENT:
+            self.publish(b"__keyevent@%d__:%b" % (dbid, event), key)
+
+    def propagate(self, dbid: int, argv: list) -> None:
+        """An effect for replicas and the AOF. The replication issue feeds its backlog from here."""
+
+    # --- blocking ----------------------------------------------------------------------------------
+    def handle_ready_keys(self) -> None:
+        """Serve clients blocked on keys that the last command made ready, oldest first."""
+        if self._serving_ready:
+            return
+        self._serving_ready = True
+        try:
+            while self.ready_keys:
+                ready = list(self.ready_keys)
+                self.ready_keys.clear()
+                for db, key in ready:
+                    waiting = db.blocking.get(key)
+                    if not waiting:
+                        continue
+                    for c in list(waiting):
+                        if c.blocked is None or c.closing:
+                            continue
+                        if not db.exists(key):
+                            break
+                        c.retry_blocked()
+        finally:
+            self._serving_ready = False
+
+    # --- pause -------------------------------------------------------------------------------------
+    def pause(self, mode: str, timeout_ms: int) -> None:
+        end = monotonic() + timeout_ms / 1000
+        if self.pause_mode == "all" and mode == "write" and self.pause_end > monotonic():
+            mode = "all"  # a weaker pause never shortens a stronger one
+        self.pause_mode = mode
+        self.pause_end = max(end, self.pause_end) if self.pause_mode else end
+        if self.pause_timer is not None:
+            self.pause_timer.cancel()
+        self.pause_timer = self.loop.call_later(max(0.0, self.pause_end - monotonic()), self.unpause)
+
+    def pause_applies(self, c: Client) -> bool:
+        if monotonic() >= self.pause_end:
+            self.unpause()
+            return False
+        return True
+
+    def unpause(self) -> None:
+        self.pause_mode = ""
+        self.pause_end = 0.0
+        if self.pause_timer is not None:
+            self.pause_timer.cancel()
+            self.pause_timer = None
+        held = list(self.paused_clients)
+        self.paused_clients.clear()
+        for c in sorted(held, key=lambda x: x.id):
+            c.resume()
+
+    # --- slowlog, monitor, memory ----------------------------------------------------------------
+    def slowlog_add(self, c: Client, argv: list, usec: int) -> None:
+        shown = [a if len(a) <= 128 else a[:128] + b"... (%d more bytes)" % (len(a) - 128) for a in argv[:32]]
+        if len(argv) > 32:
+            shown[-1] = b"... (%d more arguments)" % (len(argv) - 31)
+        self.slowlog.appendleft([self.slowlog_next_id, int(time()), usec, shown, c.addr.encode(), c.name])
+        self.slowlog_next_id += 1
+        while len(self.slowlog) > self.slowlog_max_len:
+            self.slowlog.pop()
+
+    def feed_monitors(self, c: Client, argv: list) -> None:
+        from .handlers.introspection import monitor_line
+
+        line = monitor_line(c, argv)
+        for m in list(self.monitors):
+            m.send(line)
+
+    def used_memory(self) -> int:
+        """Resident memory of this process (bytes): what INFO's used_memory reports."""
+        try:
+            with open("/proc/self/statm") as f:
+                return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except OSError:
+            import resource
+
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+    def over_maxmemory(self) -> bool:
+        return self.maxmemory > 0 and self.used_memory() > self.maxmemory
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+    def _cron_tick(self) -> None:
+        try:
+            self.expiry.run()
+        except Exception:
+            log.exception("active expiry")
+        if self.pause_mode and monotonic() >= self.pause_end:
+            self.unpause()
+        self._cron = self.loop.call_later(1 / max(1, self.hz), self._cron_tick)
+
+    async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self._stopped = asyncio.Event()
+        for host in self.bind.split():
+            srv = await self.loop.create_server(lambda: Client(self), host, self.port, reuse_address=True,
+                                                backlog=511)
+            if self.port == 0:
+                self.port = srv.sockets[0].getsockname()[1]
+            self._servers.append(srv)
+        self._cron = self.loop.call_later(1 / self.hz, self._cron_tick)
+
+    async def stop(self, grace: float = 1.0) -> None:
+        """Stop accepting, close every client, stop timers."""
+        for srv in self._servers:
+            srv.close()
+        for c in list(self.clients.values()):
+            if c.transport is not None:
+                c.transport.close()
+        if self._cron is not None:
+            self._cron.cancel()
+        for srv in self._servers:
+            try:
+                await asyncio.wait_for(srv.wait_closed(), grace)
+            except (asyncio.TimeoutError, Exception):
+                pass
+        if self._stopped is not None:
+            self._stopped.set()
+
+    def request_stop(self) -> None:
+        if self.loop is not None:
+            self.loop.create_task(self.stop())
+
+    async def serve_forever(self) -> None:
+        await self.start()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                self.loop.add_signal_handler(sig, self.request_stop)
+            except (NotImplementedError, RuntimeError):
+                pass
+        print(f"shard ready on {self.bind}:{self.port} pid {self.pid}", flush=True)
+        await self._stopped.wait()
+
+
+def install_uvloop() -> None:
+    try:
+        import uvloop
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m shard", description="Run one standalone shard (a Redis server).")
+    p.add_argument("--port", type=int, default=6379, help="TCP port (0: any free port, printed at start)")
+    p.add_argument("--bind", default="127.0.0.1", help="address(es) to listen on, space separated")
+    p.add_argument("--requirepass", default="", help="password for AUTH")
+    p.add_argument("--config", action="append", default=[], metavar="NAME=VALUE",
+                   help="any setting CONFIG SET accepts, e.g. --config maxmemory=100mb (repeatable)")
+    p.add_argument("--log-level", default="WARNING")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s shard[%(process)d] %(levelname)s %(message)s")
+    settings = {}
+    if args.requirepass:
+        settings["requirepass"] = args.requirepass
+    for item in args.config:
+        name, _, value = item.partition("=")
+        settings[name] = value
+    install_uvloop()
+    try:
+        server = Server(port=args.port, bind=args.bind, **settings)
+    except ValueError as e:
+        print(f"shard: {e}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(server.serve_forever())
+    except OSError as e:
+        print(f"shard: cannot listen on {args.bind}:{args.port}: {e.strerror or e}", file=sys.stderr)
+        return 1
+    return 0
+
+
