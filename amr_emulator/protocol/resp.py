@@ -26,8 +26,14 @@ Replies are Python values; the encoders turn them into wire bytes:
 from __future__ import annotations
 
 import math
+import re
 
 from .errors import ProtocolError, RespError
+
+try:
+    import hiredis
+except ImportError:  # the exact parser alone still serves
+    hiredis = None
 
 PROTO_INLINE_MAX_SIZE = 64 * 1024
 PROTO_MBULK_BIG_ARG = 32 * 1024
@@ -111,14 +117,36 @@ def split_args(line: bytes) -> list[bytes] | None:
         out.append(bytes(cur))
 
 
+# An array header of a million elements or more (hiredis would allocate the list up front), or
+# anything that looks like one: such a chunk goes to the exact parser.
+_BIG_ARRAY = re.compile(rb"\*[0-9]{7}")
+
+
+def _canonical_size(req: list) -> int:
+    """The bytes of `req` written as `*<n>\r\n` and `$<len>\r\n<arg>\r\n` per argument."""
+    size = len(str(len(req))) + 3 + 5 * len(req)
+    for a in req:
+        n = len(a)
+        size += n + (1 if n < 10 else 2 if n < 100 else 3 if n < 1000 else len(str(n)))
+    return size
+
+
 class RequestParser:
     """Feed bytes, take complete requests (lists of bytes).
 
     `parse()` returns `(requests, error)`: every complete request before the first malformed one, and
     a `ProtocolError` (or None). After an error the connection must be closed, as Redis does.
+
+    Two parsers, one behaviour. Each chunk that arrives at a request boundary goes to hiredis (C)
+    first; its requests are taken only if they are lists of bulk strings whose canonical encodings
+    add up to exactly the chunk, that is, when Redis would have read the very same requests from it.
+    Otherwise (a malformed or unusual element, an inline request, a request left incomplete, a client
+    not yet authenticated) the exact parser, which follows Redis's rules below, reads the chunk from
+    its start, and keeps the connection until it is back at a request boundary.
     """
 
-    __slots__ = ("buf", "pos", "max_bulk_len", "args", "left", "bulk_len", "require_auth")
+    __slots__ = ("buf", "pos", "max_bulk_len", "args", "left", "bulk_len", "require_auth", "_fast", "_chunk",
+                 "_reader")
 
     def __init__(self, max_bulk_len: int = 512 * 1024 * 1024):
         self.buf = bytearray()
@@ -128,17 +156,65 @@ class RequestParser:
         self.left = 0  # its bulks still to read
         self.bulk_len = -1  # the length of the bulk being read, -1 before its header
         self.require_auth = False  # an unauthenticated client gets tighter limits, as in Redis 7
+        self._fast = hiredis is not None  # at a request boundary, where hiredis may try the next chunk
+        self._chunk = b""
+        self._reader = hiredis.Reader() if hiredis is not None else None  # empty between chunks
 
     def feed(self, data: bytes) -> None:
+        if self._fast and not self.require_auth:
+            self._chunk = data
+            return
+        self._fast = False
         if self.pos:
             del self.buf[: self.pos]
             self.pos = 0
         self.buf += data
 
     def pending(self) -> int:
-        return len(self.buf) - self.pos
+        return len(self.buf) - self.pos + len(self._chunk)
 
     def parse(self) -> tuple[list[list[bytes]], ProtocolError | None]:
+        chunk = self._chunk
+        if chunk:
+            self._chunk = b""
+            out = self._parse_chunk(chunk)
+            if out is not None:
+                return out, None
+            self._reader = hiredis.Reader()  # the old one may hold part of a frame
+            self._fast = False
+            self.buf = bytearray(chunk)
+            self.pos = 0
+        out, error = self._parse_exact()
+        if error is None and self.args is None and not self.buf and hiredis is not None:
+            self._fast = True
+        return out, error
+
+    def _parse_chunk(self, chunk: bytes):
+        """hiredis's reading of a whole chunk, or None where it might differ from Redis's."""
+        if _BIG_ARRAY.search(chunk) is not None:
+            return None
+        reader = self._reader
+        reader.feed(chunk)
+        gets = reader.gets
+        out = []
+        size = 0
+        try:
+            while True:
+                req = gets()
+                if req is False:
+                    break
+                if type(req) is not list or not req:
+                    return None  # *0, *-1 and top-level oddities: let the exact parser decide
+                for a in req:
+                    if type(a) is not bytes:
+                        return None
+                size += _canonical_size(req)
+                out.append(req)
+        except hiredis.ProtocolError:
+            return None
+        return out if size == len(chunk) else None
+
+    def _parse_exact(self) -> tuple[list[list[bytes]], ProtocolError | None]:
         buf = self.buf
         n = len(buf)
         pos = self.pos
