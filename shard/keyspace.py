@@ -101,7 +101,7 @@ class Database:
         """The value of `key`, or None if missing or expired (an expired key is deleted on a primary)."""
         v = self.data.get(key)
         if v is not None and self.expires and key in self.expires:
-            if self.expires[key] <= self.server.now_ms:
+            if self.expires[key] < self.server.now_ms:  # keyIsExpired: now > when
                 if self.server.is_replica:
                     return None  # replicas wait for the primary's DEL, but hide the key
                 self.expire_now(key)
@@ -133,16 +133,21 @@ class Database:
 
     # --- writes --------------------------------------------------------------------------
     def add(self, key: bytes, value) -> None:
-        """Store a new key (it must not exist)."""
+        """Store a new key (it must not exist): dbAdd, with its `new` notification."""
         self.data[key] = value
         if key in self.blocking:
             self.server.ready_keys[(self, key)] = None
+        if self.server.notify_flags & NOTIFY_NEW:
+            self.server.notify(NOTIFY_NEW, b"new", key, self.id)
 
     def set(self, key: bytes, value, keep_ttl: bool = False) -> None:
         """setKey: store `value`, dropping any expiry unless keep_ttl; signals the change."""
         data = self.data
-        if key not in data and key in self.blocking:
-            self.server.ready_keys[(self, key)] = None
+        if key not in data:
+            if key in self.blocking:
+                self.server.ready_keys[(self, key)] = None
+            if self.server.notify_flags & NOTIFY_NEW:
+                self.server.notify(NOTIFY_NEW, b"new", key, self.id)
         data[key] = value
         if not keep_ttl and self.expires:
             self.expires.pop(key, None)
@@ -203,27 +208,6 @@ class Database:
         self.expires = {}
         return n
 
-    def random_key(self):
-        """A random live key, or None (expired keys met on the way are deleted)."""
-        import random
-
-        for _ in range(100):
-            if not self.data:
-                return None
-            keys = self.data.keys()
-            n = len(keys)
-            i = random.randrange(n)
-            if n <= 1024:
-                key = list(keys)[i]
-            else:
-                # sample a window instead of materialising every key
-                from itertools import islice
-
-                key = next(islice(iter(keys), i % 1024, None))
-            if self.lookup(key) is not None:
-                return key
-        return None
-
 
 class ExpiryCycle:
     """Redis's active expire cycle: walk the volatile keys a slice at a time, within a time budget.
@@ -265,7 +249,7 @@ class ExpiryCycle:
                     hit = 0
                     for key in chunk:
                         when = expires.get(key)
-                        if when is not None and when <= now:
+                        if when is not None and when < now:
                             db.expire_now(key)
                             hit += 1
                     expired += hit

@@ -15,7 +15,7 @@ from time import monotonic, time
 from amr_emulator.protocol.errors import RespError
 from amr_emulator.protocol.resp import NULL_ARRAY, RequestParser, encode2, encode3
 
-from .dispatch import NO_REPLY, Blocked, Paused, process_command
+from .dispatch import NO_REPLY, Blocked, Paused, process_command, propagate_effects
 
 log = logging.getLogger("shard")
 
@@ -291,8 +291,10 @@ class Client(asyncio.Protocol):
         st = self.blocked
         saved_db = self.db
         self.db = st.db
+        server = self.server
         self.in_batch = True
         try:
+            dirty = server.dirty
             try:
                 result = st.entry.handler(self, st.argv)
             except Blocked:
@@ -302,11 +304,17 @@ class Client(asyncio.Protocol):
             self.unblock()
             st.entry.stats[0] += 1
             self.reply(result)
+            if server.dirty != dirty or self.rewritten is not None:
+                propagate_effects(self, st.argv)
         finally:
             self.in_batch = False
             if self.db is st.db:
                 self.db = saved_db
-        self.run_queue()
+        self.flush()
+        if self.queue:
+            # Redis runs the rest of an unblocked client's pipeline later (processUnblockedClients,
+            # in beforeSleep): after every client blocked on the ready keys had its turn
+            server.loop.call_soon(self.run_queue)
         return True
 
     def unblock_with(self, value) -> None:

@@ -136,3 +136,59 @@ SCAN_NOVALUES = "ERR NOVALUES option can only be used in HSCAN"
 EXPIRE_NX_AND_OTHERS = "ERR NX and XX, GT or LT options at the same time are not compatible"
 EXPIRE_GT_AND_LT = "ERR GT and LT options at the same time are not compatible"
 EXPIRE_UNSUPPORTED_OPTION = "ERR Unsupported option {}"
+
+# --- server and introspection ---
+INVALID_FIRST_DB = "ERR invalid first DB index"
+INVALID_SECOND_DB = "ERR invalid second DB index"
+SWAPDB_CLUSTER = "ERR SWAPDB is not allowed in cluster mode"
+DEBUG_NOT_ALLOWED = ("ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can "
+                     "run it from a local connection, otherwise you need to set this option in the configuration "
+                     "file, and then restart the server.")
+LFU_NOT_SELECTED = ("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that "
+                    "when switching between policies at runtime LRU and LFU data will take some time to adjust.")
+LFU_SELECTED = ("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching "
+                "between policies at runtime LRU and LFU data will take some time to adjust.")
+SLOWLOG_COUNT = "ERR count should be greater than or equal to -1"
+MONITOR_DENY_BLOCKING = "ERR MONITOR isn't allowed for DENY BLOCKING client"
+GETKEYS_INVALID_COMMAND = "ERR Invalid command specified"
+GETKEYS_NO_KEYS = "ERR The command has no key arguments"
+GETKEYS_ARITY = "ERR Invalid number of arguments specified for command"
+GETKEYS_INVALID_ARGS = "ERR Invalid arguments specified for command"
+
+
+def config_unknown_option(name: str) -> str:
+    return f"ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
+
+
+def config_set_failed(name: str, reason: str) -> str:
+    return f"ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}"
+
+# --- zset ---
+ZADD_XX_AND_NX = "ERR XX and NX options at the same time are not compatible"
+ZADD_GT_LT_NX = "ERR GT, LT, and/or NX options at the same time are not compatible"
+ZADD_INCR_PAIR = "ERR INCR option supports a single increment-element pair"
+ZSET_NAN = "ERR resulting score is not a number (NaN)"
+ZRANGE_LIMIT_NEEDS_BY = "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"
+ZRANGE_WITHSCORES_BYLEX = "ERR syntax error, WITHSCORES not supported in combination with BYLEX"
+ZSET_WEIGHT_NOT_FLOAT = "ERR weight value is not a float"
+ZSET_LIMIT_NEGATIVE = "ERR LIMIT can't be negative"
+ZSET_COUNT_NOT_POSITIVE = "ERR count should be greater than 0"
+ZSET_VALUE_OUT_OF_RANGE = "ERR value is out of range"
+ZSET_LONG_RANGE = "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
+ZSET_NEEDS_KEY = "ERR at least 1 input key is needed for '{}' command"
+
+# --- hashes and sets ---
+HASH_NOT_INTEGER = "ERR hash value is not an integer"
+HASH_NOT_FLOAT = "ERR hash value is not a float"
+VALUE_NAN_OR_INF = "ERR value is NaN or Infinity"
+VALUE_OUT_OF_RANGE = "ERR value is out of range"
+LONG_RANGE = "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
+SINTERCARD_LIMIT_NEGATIVE = "ERR LIMIT can't be negative"
+
+# --- lists ---
+LPOS_RANK_ZERO = ("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
+                  "or use negative to start from the end of the list")
+LPOS_COUNT_NEGATIVE = "ERR COUNT can't be negative"
+LPOS_MAXLEN_NEGATIVE = "ERR MAXLEN can't be negative"
+COUNT_NOT_POSITIVE = "ERR count should be greater than 0"
+LIST_LONG_RANGE = "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"

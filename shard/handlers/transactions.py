@@ -35,7 +35,7 @@ def _watched_key_expired(c) -> bool:
         if expired_at_watch:
             continue
         when = db.expires.get(key)
-        if when is not None and when <= now and key in db.data:
+        if when is not None and when < now and key in db.data:
             return True
     return False
 
@@ -76,7 +76,7 @@ def watch_command(c, argv):
         if any(w[0] is db and w[1] == key for w in c.watched):
             continue
         when = db.expires.get(key)
-        expired = when is not None and when <= now and key in db.data
+        expired = when is not None and when < now and key in db.data
         c.watched.append((db, key, expired))
         clients = db.watched.get(key)
         if clients is None:

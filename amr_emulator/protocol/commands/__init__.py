@@ -237,31 +237,30 @@ def _keys_from_specs(spec: CommandSpec, argv: list, partial: bool = False) -> li
             if partial:
                 continue
             return None
-        i = first
-        while i <= last:
-            if i >= argc or i < first:
-                break
-            out.append(i)
-            i += step
+        if last >= argc or last < first or first >= argc:  # out of bounds: a syntax error
+            if partial:
+                continue
+            return None
+        out.extend(range(first, last + 1, step))
         if "incomplete" in ks.flags and not partial:
             return None
     return out
 
 
 def _sort_keys(argv: list) -> list[int]:
-    """SORT / SORT_RO: the key, and the STORE destination (skipping option arguments)."""
+    """SORT / SORT_RO: the key, and the last STORE destination (skipping option arguments)."""
     skip = {b"limit": 2, b"get": 1, b"by": 1}
-    out = [1]
+    store = None
     i = 2
     while i < len(argv):
         a = argv[i].lower()
         if a in skip:
             i += skip[a]
         elif a == b"store" and i + 1 < len(argv):
-            out.append(i + 1)
+            store = i + 1
             i += 1
         i += 1
-    return out
+    return [1] if store is None else [1, store]
 
 
 def _georadius_keys(argv: list) -> list[int]:
@@ -289,16 +288,21 @@ _KEY_PROCS = {
 }
 
 
-def get_keys(spec: CommandSpec, argv: list) -> list[int] | None:
-    """Positions of the keys in `argv` (argv[0] is the command name); None if they cannot be found."""
+def get_keys(spec: CommandSpec, argv: list) -> list[int]:
+    """Positions of the keys in `argv` (argv[0] is the command name), as getKeysFromCommandWithSpecs:
+    the key specs, or where they cannot be followed, the command's own key procedure (which finds no
+    keys in a request that will be answered with a syntax error)."""
     if not spec.key_specs:
         return []
     proc = _KEY_PROCS.get(spec.name)
     if proc is not None:
         return proc(argv)
-    if spec.incomplete_keys():
-        return _keys_from_specs(spec, argv, partial=True)
-    return _keys_from_specs(spec, argv)
+    keys = _keys_from_specs(spec, argv)
+    if keys is not None:
+        return keys
+    if any(ks.find_type == "keynum" for ks in spec.key_specs):
+        return []  # genericGetKeys: a numkeys out of range means no keys
+    return _keys_from_specs(spec, argv, partial=True) or []
 
 
 # --- COMMAND replies --------------------------------------------------------------------------
