@@ -227,6 +227,13 @@ class Client(asyncio.Protocol):
             if self.closing and self.transport is not None:
                 self.transport.close()
 
+    def resume_later(self) -> None:
+        """Send what is gathered and run the rest of the pipeline on the next loop turn, never
+        nested inside another client's command (Redis's processUnblockedClients)."""
+        self.flush()
+        if self.queue:
+            self.server.loop.call_soon(self.run_queue)
+
     def hold(self, requests, i) -> None:
         self.queue.extend(requests[i:])
         self.paused = True
@@ -284,7 +291,7 @@ class Client(asyncio.Protocol):
             self.reply(NULL_ARRAY if st.timeout_reply is None else st.timeout_reply)
         finally:
             self.in_batch = False
-        self.run_queue()
+        self.resume_later()
 
     def retry_blocked(self) -> bool:
         """Run the blocked command again (its key became ready). True if it was served."""
@@ -327,4 +334,4 @@ class Client(asyncio.Protocol):
             self.reply(value)
         finally:
             self.in_batch = False
-        self.run_queue()
+        self.resume_later()
