@@ -174,7 +174,6 @@ ZSET_WEIGHT_NOT_FLOAT = "ERR weight value is not a float"
 ZSET_LIMIT_NEGATIVE = "ERR LIMIT can't be negative"
 ZSET_COUNT_NOT_POSITIVE = "ERR count should be greater than 0"
 ZSET_VALUE_OUT_OF_RANGE = "ERR value is out of range"
-ZSET_LONG_RANGE = "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
 ZSET_NEEDS_KEY = "ERR at least 1 input key is needed for '{}' command"
 
 # --- hashes and sets ---
@@ -191,4 +190,3 @@ LPOS_RANK_ZERO = ("ERR RANK can't be zero: use 1 to start from the first match, 
 LPOS_COUNT_NEGATIVE = "ERR COUNT can't be negative"
 LPOS_MAXLEN_NEGATIVE = "ERR MAXLEN can't be negative"
 COUNT_NOT_POSITIVE = "ERR count should be greater than 0"
-LIST_LONG_RANGE = "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"

@@ -30,11 +30,13 @@ def command(name: str):
     return register
 
 
-def help_reply(lines: list[str]) -> list:
-    """A HELP subcommand's reply as Redis 7.4 builds it (addReplyHelp): the lines, then HELP itself."""
+def help_reply(argv0: bytes, lines: list[str]) -> list:
+    """A HELP subcommand's reply as Redis 7.4 builds it (addReplyHelp): a header naming the command,
+    the lines, then HELP itself; all status replies."""
     from amr_emulator.protocol.resp import Simple
 
-    return [Simple(line) for line in lines] + [Simple("HELP"), Simple("    Print this help.")]
+    header = "%s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:" % argv0.decode("latin-1").upper()
+    return [Simple(header)] + [Simple(line) for line in lines] + [Simple("HELP"), Simple("    Print this help.")]
 
 
 def load_all() -> dict:

@@ -436,7 +436,6 @@ def client_unpause_command(c, argv):
 
 
 CLIENT_HELP = [
-    "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "CACHING (YES|NO)",
     "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
     "GETREDIR",
@@ -497,4 +496,4 @@ CLIENT_HELP = [
 
 @command("client|help")
 def client_help_command(c, argv):
-    return help_reply(CLIENT_HELP)
+    return help_reply(argv[0], CLIENT_HELP)

@@ -24,8 +24,7 @@ from amr_emulator.protocol.errors import RespError
 from amr_emulator.protocol.resp import OK, string2ll
 
 from ..glob import glob_match
-from . import command
-from .server import help_reply
+from . import command, help_reply
 
 # --- COMMAND ----------------------------------------------------------------------------------------
 

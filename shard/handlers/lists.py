@@ -55,7 +55,7 @@ def _signed_long(b: bytes) -> int:
     if v is None:
         raise RespError(errors.NOT_INTEGER)
     if v < -_LONG_MAX:
-        raise RespError(errors.LIST_LONG_RANGE)
+        raise RespError(errors.LONG_RANGE)
     return v
 
 

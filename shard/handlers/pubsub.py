@@ -139,7 +139,6 @@ def pubsub_numpat_command(c, argv):
 
 
 PUBSUB_HELP = [
-    "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "CHANNELS [<pattern>]",
     "    Return the currently active channels matching a <pattern> (default: '*').",
     "NUMPAT",
@@ -156,4 +155,4 @@ PUBSUB_HELP = [
 
 @command("pubsub|help")
 def pubsub_help_command(c, argv):
-    return help_reply(PUBSUB_HELP)
+    return help_reply(argv[0], PUBSUB_HELP)

@@ -13,7 +13,7 @@ from amr_emulator.protocol import errors
 from amr_emulator.protocol.errors import RespError
 from amr_emulator.protocol.resp import OK, Simple, Verbatim, string2ll
 
-from . import command
+from . import command, help_reply
 
 # --- keyspace --------------------------------------------------------------------------------------
 
@@ -151,15 +151,6 @@ def config_resetstat_command(c, argv):
     if stats:
         stats.clear()
     return OK
-
-
-def help_reply(argv0: bytes, lines: list) -> list:
-    """addReplyHelp: a header, the lines, and HELP's own entry, all status replies."""
-    out = [Simple("%s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:" % _text(argv0).upper())]
-    out.extend(Simple(s) for s in lines)
-    out.append(Simple("HELP"))
-    out.append(Simple("    Print this help."))
-    return out
 
 
 _CONFIG_HELP = [

@@ -1103,7 +1103,7 @@ def zrandmember_command(c, argv):
         if count is None:
             raise RespError(errors.NOT_INTEGER)
         if count < -_LONG_MAX:
-            raise RespError(errors.ZSET_LONG_RANGE)
+            raise RespError(errors.LONG_RANGE)
         withscores = False
         if n > 4 or (n == 4 and argv[3].lower() != b"withscores"):
             raise RespError(errors.SYNTAX)
