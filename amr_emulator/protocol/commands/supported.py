@@ -49,7 +49,19 @@ _PUBSUB = """
 psubscribe publish punsubscribe spublish ssubscribe subscribe sunsubscribe unsubscribe
 pubsub|channels pubsub|numsub pubsub|numpat pubsub|shardchannels pubsub|shardnumsub pubsub|help
 """
+# One section per family still being built (each filled by the module that implements it).
+_STREAM = ""
+_SCRIPTING = ""  # EVAL*, SCRIPT, FUNCTION, FCALL
+_BITMAP = ""
+_HYPERLOGLOG = ""
+_GEO = ""
+_SORT = ""
+_REPLICATION = ""  # REPLICAOF, SLAVEOF, PSYNC, SYNC, REPLCONF, ROLE, WAIT
+_PERSISTENCE = ""  # DUMP, RESTORE, SAVE, BGSAVE
+_CLUSTER = ""
 
 IMPLEMENTED = frozenset(
-    (_CONNECTION + _SERVER + _GENERIC + _STRING + _HASH + _LIST + _SET + _ZSET + _TRANSACTIONS + _PUBSUB).split()
+    (_CONNECTION + _SERVER + _GENERIC + _STRING + _HASH + _LIST + _SET + _ZSET + _TRANSACTIONS + _PUBSUB
+     + _STREAM + _SCRIPTING + _BITMAP + _HYPERLOGLOG + _GEO + _SORT + _REPLICATION + _PERSISTENCE
+     + _CLUSTER).split()
 )
