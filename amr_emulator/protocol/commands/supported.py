@@ -50,7 +50,11 @@ psubscribe publish punsubscribe spublish ssubscribe subscribe sunsubscribe unsub
 pubsub|channels pubsub|numsub pubsub|numpat pubsub|shardchannels pubsub|shardnumsub pubsub|help
 """
 # One section per family still being built (each filled by the module that implements it).
-_STREAM = ""
+_STREAM = """
+xack xadd xautoclaim xclaim xdel xlen xpending xrange xread xreadgroup xrevrange xsetid xtrim
+xgroup|create xgroup|createconsumer xgroup|delconsumer xgroup|destroy xgroup|setid xgroup|help
+xinfo|consumers xinfo|groups xinfo|stream xinfo|help
+"""
 _SCRIPTING = ""  # EVAL*, SCRIPT, FUNCTION, FCALL
 _BITMAP = ""
 _HYPERLOGLOG = ""
