@@ -16,6 +16,7 @@ Replies are Python values; the encoders turn them into wire bytes:
 | Simple (a str) | `+` | `+` |
 | list, tuple | `*` | `*` |
 | dict | flat `*` of key, value | `%` |
+| MapPairs (a list of (key, value)) | flat `*` of key, value | `%` (keys may repeat) |
 | RespSet, set, frozenset | `*` | `~` |
 | float | bulk of the shortest text | `,` |
 | bool | `:1` / `:0` | `#t` / `#f` |
@@ -328,6 +329,13 @@ class Push(list):
     __slots__ = ()
 
 
+class MapPairs(list):
+    """A map as a list of (key, value) pairs, for the replies whose keys may repeat (XREAD ... STREAMS
+    k k): a dict would merge them, Redis sends both."""
+
+    __slots__ = ()
+
+
 class _NullArray:
     __slots__ = ()
 
@@ -399,6 +407,8 @@ def encode2(v) -> bytes:
         return b"*-1\r\n"
     if t is bytearray or t is memoryview:
         return encode2(bytes(v))
+    if t is MapPairs:
+        return b"*%d\r\n" % (2 * len(v)) + b"".join([encode2(k) + encode2(x) for k, x in v])
     raise TypeError(f"cannot encode {t.__name__} as RESP")
 
 
@@ -439,6 +449,8 @@ def encode3(v) -> bytes:
         return b"$%d\r\n%b\r\n" % (len(b), b)
     if t is bytearray or t is memoryview:
         return encode3(bytes(v))
+    if t is MapPairs:
+        return b"%%%d\r\n" % len(v) + b"".join([encode3(k) + encode3(x) for k, x in v])
     raise TypeError(f"cannot encode {t.__name__} as RESP")
 
 

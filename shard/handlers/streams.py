@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from amr_emulator.protocol import errors
 from amr_emulator.protocol.errors import RespError
-from amr_emulator.protocol.resp import NULL_ARRAY, OK, string2ll
+from amr_emulator.protocol.resp import NULL_ARRAY, OK, MapPairs, string2ll
 
 from ..dispatch import Blocked
 from ..keyspace import NOTIFY_STREAM
@@ -560,7 +560,7 @@ def _xread(c, argv, xreadgroup: bool):
     if served:
         if c.resp == 2:
             return [[key, got] for key, got in served]
-        return {key: got for key, got in served}
+        return MapPairs(served)
     if timeout != -1:
         if c.deny_blocking:
             return NULL_ARRAY
