@@ -72,14 +72,6 @@ def _start_end(start_arg: bytes, end_arg: bytes) -> tuple[int, int]:
     return start, end
 
 
-def _node_limits(server) -> tuple[int, int]:
-    entries = getattr(server, "stream_node_max_entries", None)
-    if entries is None:
-        values = server.config.values
-        return int(values["stream-node-max-entries"]), int(values["stream-node-max-bytes"])
-    return entries, server.stream_node_max_bytes
-
-
 def _touched(c, key: bytes, event: bytes) -> None:
     """A change to groups or metadata: counted and notified, but (as in Redis) no WATCH touched."""
     c.server.dirty += 1
@@ -168,7 +160,7 @@ def _parse_trim_args(c, argv, xadd: bool) -> _TrimArgs:
         if not a.approx:
             raise RespError(errors.STREAM_LIMIT_WITHOUT_APPROX)
     elif a.approx:
-        a.limit = 100 * _node_limits(c.server)[0]
+        a.limit = 100 * c.server.stream_node_max_entries
         if a.limit <= 0:
             a.limit = 10000
         elif a.limit > 1000000:
@@ -184,7 +176,7 @@ def _rewrite_trim(s: Stream, a: _TrimArgs, out: list) -> None:
     if a.maxlen is not None:
         out[a.arg_idx] = b"%d" % len(s)
     else:
-        out[a.arg_idx] = format_id(s.entries.keys()[0] if s.entries else MAX_ID)
+        out[a.arg_idx] = format_id(s.first_live_id() if s.entries else MAX_ID)
 
 
 def _trim_and_notify(c, key: bytes, s: Stream, a: _TrimArgs) -> int:
@@ -234,11 +226,12 @@ def xadd_command(c, argv):
         new = given
     if new <= last:
         raise RespError(errors.XADD_ID_TOO_SMALL)
-    fv = argv[idpos + 1:]
-    if nfv > 2 and sum(map(len, fv)) > _LISTPACK_MAX or nfv == 2 and len(fv[0]) + len(fv[1]) > _LISTPACK_MAX:
+    fv = tuple(argv[idpos + 1:])
+    total = len(fv[0]) + len(fv[1]) if nfv == 2 else sum(map(len, fv))
+    if total > _LISTPACK_MAX:
         raise RespError(errors.XADD_TOO_LARGE)
-    max_entries, max_bytes = _node_limits(c.server)
-    s.append(new, tuple(fv), max_entries, max_bytes)
+    server = c.server
+    s.append(new, fv, total, server.stream_node_max_entries, server.stream_node_max_bytes)
     reply = format_id(new)
     c.changed(key, NOTIFY_STREAM, b"xadd")
     rewrite = None

@@ -7,7 +7,7 @@ Fields of `Stream` (what an RDB writer needs; Redis's names in brackets):
 
 | field | meaning |
 | --- | --- |
-| `entries` | SortedDict id -> tuple (field1, value1, field2, value2, ...) of the live entries |
+| `entries` | dict id -> tuple (field1, value1, field2, value2, ...) of the live entries, in ID order |
 | `last_id` | the greatest ID ever added or set by XSETID [last_id] |
 | `first_id` | the first live entry's ID, 0 when empty [first_id] |
 | `max_deleted_entry_id` | the greatest ID removed by XDEL (or set by XSETID) [max_deleted_entry_id] |
@@ -15,7 +15,11 @@ Fields of `Stream` (what an RDB writer needs; Redis's names in brackets):
 | `groups` | dict name -> ConsumerGroup [cgroups]; listed in name (memcmp) order |
 | `nodes` | the macro nodes Redis would have (see below) |
 
-`len(stream)` is the number of live entries [length].
+`len(stream)` is the number of live entries [length]. `ids()` lists their IDs in order.
+
+XADD only ever appends a greater ID, so a plain dict keeps the entries in ID order; `_ids` (a list,
+live from index `_head`) holds the same IDs for bisection. Trimming from the head moves `_head`
+(the list is compacted now and then); XDEL in the middle deletes from the list.
 
 ConsumerGroup: `last_id` [last_id], `entries_read` (-1 when unknown) [entries_read], `pel`
 (SortedDict id -> Nack) [pel], `consumers` (dict name -> Consumer) [consumers].
@@ -34,7 +38,7 @@ listpack's encoding sizes, so that a node closes exactly when Redis's would).
 """
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 
 from sortedcontainers import SortedDict
 
@@ -115,7 +119,10 @@ class Node:
         self.body = 7 + _lp_int(len(fields)) + sum(map(_lp_str, fields)) + 2
 
     def lp_bytes(self) -> int:
-        return self.body + _lp_int(self.count) + _lp_int(self.deleted)
+        count, deleted = self.count, self.deleted
+        if count <= 127 and deleted <= 127:
+            return self.body + 4
+        return self.body + _lp_int(count) + _lp_int(deleted)
 
 
 class Nack:
@@ -164,14 +171,16 @@ class ConsumerGroup:
 
 
 class Stream:
-    __slots__ = ("entries", "nodes", "node_keys", "last_id", "first_id", "max_deleted_entry_id",
-                 "entries_added", "groups")
+    __slots__ = ("entries", "_ids", "_head", "nodes", "node_keys", "last_id", "first_id",
+                 "max_deleted_entry_id", "entries_added", "groups")
 
     TYPE_NAME = b"stream"
     encoding = b"stream"
 
     def __init__(self):
-        self.entries = SortedDict()
+        self.entries: dict = {}
+        self._ids: list = []
+        self._head = 0
         self.nodes: list[Node] = []
         self.node_keys: list[int] = []  # the master IDs of `nodes`, for bisection
         self.last_id = 0
@@ -184,39 +193,49 @@ class Stream:
         return len(self.entries)
 
     # --- adding --------------------------------------------------------------------------------
-    def append(self, i: int, fv, max_entries: int, max_bytes: int) -> None:
+    def append(self, i: int, fv: tuple, total_len: int, max_entries: int, max_bytes: int) -> None:
         """streamAppendItem with an ID already checked to be greater than last_id. `fv` is the
-        flat (field, value, ...) sequence."""
+        flat (field, value, ...) tuple, `total_len` the sum of their lengths."""
         nodes = self.nodes
-        numfields = len(fv) >> 1
+        n = len(fv)
         node = nodes[-1] if nodes else None
         if node is not None:
             if max_bytes == 0 or max_bytes > 0x3FFFFFFF:
                 max_bytes = 0x3FFFFFFF  # STREAM_LISTPACK_MAX_SIZE
-            if node.lp_bytes() + sum(map(len, fv)) >= max_bytes:
+            if node.lp_bytes() + total_len >= max_bytes:
                 node = None
             elif max_entries and node.count + node.deleted >= max_entries:
                 node = None
-        fields = fv[0::2]
         if node is None:
-            node = Node(i, tuple(fields))
+            node = Node(i, fv[0::2])
             nodes.append(node)
             self.node_keys.append(i)
             same = True
+        elif n == 2:
+            mf = node.fields
+            same = len(mf) == 1 and mf[0] == fv[0]
         else:
-            same = node.fields == tuple(fields)
+            same = node.fields == fv[0::2]
         node.count += 1
-        node.last = i
         # the entry: flags, ms and seq deltas, [num-fields, fields], values, lp-count
-        size = 2 + _lp_int(_i64((i >> 64) - (node.master >> 64))) + _lp_int(_i64((i & SEQ_MASK) - (node.master & SEQ_MASK)))
-        values = fv[1::2]
-        size += sum(map(_lp_str, values))
-        lp_count = numfields + 3
-        if not same:
-            size += _lp_int(numfields) + sum(map(_lp_str, fields))
-            lp_count += numfields + 1
-        node.body += size + _lp_int(lp_count)
-        self.entries[i] = fv if type(fv) is tuple else tuple(fv)
+        master = node.master
+        d = (i >> 64) - (master >> 64)
+        size = 4 if 0 <= d <= 127 else 2 + _lp_int(_i64(d))
+        d = (i & SEQ_MASK) - (master & SEQ_MASK)
+        size += 2 if 0 <= d <= 127 else _lp_int(_i64(d))
+        if n == 2:
+            size += _lp_str(fv[1])
+        else:
+            size += sum(map(_lp_str, fv[1::2]))
+        numfields = n >> 1
+        if same:
+            size += 2 if numfields < 125 else _lp_int(numfields + 3)
+        else:
+            size += _lp_int(numfields) + sum(map(_lp_str, fv[0::2])) + _lp_int(numfields * 2 + 4)
+        node.body += size
+        node.last = i
+        self.entries[i] = fv
+        self._ids.append(i)
         self.entries_added += 1
         self.last_id = i
         if len(self.entries) == 1:
@@ -234,6 +253,12 @@ class Stream:
         """Remove one live entry (XDEL's streamDeleteItem); False if there is none with that ID."""
         if self.entries.pop(i, None) is None:
             return False
+        ids = self._ids
+        pos = bisect_left(ids, i, self._head)
+        if pos == self._head:
+            self._advance(1)
+        else:
+            del ids[pos]
         k = self._node_index(i)
         node = self.nodes[k]
         if node.count == 1:
@@ -243,19 +268,34 @@ class Stream:
             node.deleted += 1
         return True
 
-    def _remove_range(self, lo: int, hi: int | None) -> int:
-        """Remove the live entries with lo <= id < hi (hi None: to the end)."""
+    def _advance(self, n: int) -> None:
+        """Forget the first n live IDs of `_ids` (their entries are gone)."""
+        self._head += n
+        ids = self._ids
+        if self._head >= len(ids):
+            ids.clear()
+            self._head = 0
+        elif self._head > 1024 and self._head * 2 > len(ids):
+            del ids[:self._head]
+            self._head = 0
+
+    def _remove_positions(self, lo: int, hi: int) -> int:
+        """Remove the live entries at _ids[lo:hi]."""
+        ids = self._ids
         entries = self.entries
-        if hi is None:
-            doomed = list(entries.irange(lo))
-        else:
-            doomed = list(entries.irange(lo, hi, inclusive=(True, False)))
-        if len(doomed) == len(entries):
+        if hi - lo == len(entries):
             entries.clear()
         else:
-            for i in doomed:
-                del entries[i]
-        return len(doomed)
+            for k in range(lo, hi):
+                del entries[ids[k]]
+        if lo == self._head:
+            self._advance(hi - lo)
+        else:
+            del ids[lo:hi]
+        return hi - lo
+
+    def _pos(self, i: int) -> int:
+        return bisect_left(self._ids, i, self._head)
 
     def trim(self, maxlen: int | None, minid: int | None, approx: bool, limit: int) -> int:
         """streamTrim: by length (maxlen) or by ID (minid); approx removes whole nodes only;
@@ -277,61 +317,58 @@ class Stream:
             else:
                 remove_node = node.last < minid
             if remove_node:
-                nxt = self.node_keys[1] if len(nodes) > 1 else None
-                self._remove_range(node.master, nxt)
+                # the node's live entries are the first n
+                self._remove_positions(self._head, self._head + n)
                 self._drop_node(0)
                 deleted += n
                 continue
             if approx:
                 break
             # trim inside the node, entry by entry, then stop
-            removed = 0
-            hi = self.node_keys[1] if len(nodes) > 1 else None
-            it = entries.irange(node.master, hi, inclusive=(True, False)) if hi is not None else entries.irange(node.master)
-            doomed = []
-            length = len(entries)
-            for i in it:
-                if maxlen is not None:
-                    if length - len(doomed) <= maxlen:
-                        break
-                elif i >= minid:
-                    break
-                doomed.append(i)
-            for i in doomed:
-                del entries[i]
-            removed = len(doomed)
-            node.count -= removed
-            node.deleted += removed
-            deleted += removed
+            if maxlen is not None:
+                k = len(entries) - maxlen  # fewer than n
+            else:
+                k = min(n, self._pos(minid) - self._head)
+            self._remove_positions(self._head, self._head + k)
+            node.count -= k
+            node.deleted += k
+            deleted += k
             break
-        if not entries:
-            self.first_id = 0
-        elif deleted:
-            self.first_id = entries.keys()[0]
+        if deleted:
+            self.fix_first_id()
         return deleted
 
     def fix_first_id(self) -> None:
-        entries = self.entries
-        self.first_id = entries.keys()[0] if entries else 0
+        self.first_id = self._ids[self._head] if self.entries else 0
 
     # --- reading -------------------------------------------------------------------------------
-    def range(self, start: int, end: int, count: int = 0, rev: bool = False):
-        """The (id, fields) of live entries with start <= id <= end, at most `count` (0: all)."""
-        entries = self.entries
-        if start > end:
-            return []
-        keys = entries.irange(start, end, reverse=rev)
-        out = []
-        for i in keys:
-            out.append((i, entries[i]))
-            if count and len(out) >= count:
-                break
-        return out
+    def ids(self) -> list:
+        return self._ids[self._head:]
+
+    def first_live_id(self) -> int:
+        """The first live entry's ID (0 when empty)."""
+        return self._ids[self._head] if self.entries else 0
 
     def last_valid_id(self) -> int:
         """The last live entry's ID (0 when empty)."""
+        return self._ids[-1] if self.entries else 0
+
+    def range(self, start: int, end: int, count: int = 0, rev: bool = False) -> list:
+        """The (id, fields) of live entries with start <= id <= end, at most `count` (0: all)."""
+        if start > end or not self.entries:
+            return []
+        ids = self._ids
         entries = self.entries
-        return entries.keys()[-1] if entries else 0
+        lo = bisect_left(ids, start, self._head)
+        hi = bisect_right(ids, end, lo)
+        if count and hi - lo > count:
+            if rev:
+                lo = hi - count
+            else:
+                hi = lo + count
+        if rev:
+            return [(i, entries[i]) for i in reversed(ids[lo:hi])]
+        return [(i, entries[i]) for i in ids[lo:hi]]
 
     def tree_size(self) -> tuple[int, int]:
         """(radix-tree-keys, radix-tree-nodes): the keys and nodes of Redis's rax of macro nodes
@@ -386,6 +423,7 @@ class Stream:
         """streamDup: entries, nodes, metadata, and the groups with their PELs and consumers."""
         s = Stream()
         s.entries = self.entries.copy()
+        s._ids = self.ids()
         for node in self.nodes:
             n = Node.__new__(Node)
             n.master, n.count, n.deleted, n.last, n.fields, n.body = (
