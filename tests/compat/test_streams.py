@@ -418,7 +418,7 @@ def test_approx_trim_limit_and_deletes(compat):
     compat.call("XINFO", "STREAM", "s")
     compat.call("XTRIM", "s", "MINID", "850")
     compat.call("XINFO", "STREAM", "s")
-    compat.call("XADD", "s", "MINID", "~", "99999", "*", "f", "v")
+    compat.call("XADD", "s", "MINID", "~", "99999", "2000", "f", "v")
     compat.call("XLEN", "s")
 
 
@@ -468,7 +468,7 @@ def test_keyspace_events(compat):
         ("XADD", "s", "5", "a", "b"), ("XREADGROUP", "GROUP", "g", "c2", "STREAMS", "s", ">"),
         ("XCLAIM", "s", "g", "c3", "0", "5"), ("XAUTOCLAIM", "s", "g", "c4", "0", "0"), ("XACK", "s", "g", "5"),
         ("XGROUP", "DELCONSUMER", "s", "g", "c"), ("XGROUP", "DESTROY", "s", "g"), ("XSETID", "s", "9"),
-        ("XADD", "s", "NOMKSTREAM", "*", "a", "b"), ("XADD", "none", "NOMKSTREAM", "*", "a", "b"), ("DEL", "s"),
+        ("XADD", "s", "NOMKSTREAM", "10", "a", "b"), ("XADD", "none", "NOMKSTREAM", "*", "a", "b"), ("DEL", "s"),
     ]
     for step in steps:
         compat.call(*step)
@@ -497,3 +497,97 @@ def test_memory_usage_is_a_number(compat):
     fill(compat, "s", 50)
     a, b = compat.both("MEMORY", "USAGE", "s")
     assert a.startswith(b":") and int(a[1:]) > 0 and b.startswith(b":")
+
+
+def test_claim_creates_the_consumer_74(compat):
+    """7.4 creates the XCLAIM/XAUTOCLAIM consumer even when nothing is claimed. 7.0.15 differs (only
+    on a claim)."""
+    run(compat, [("XADD", "s", "1", "f", "v"), ("XGROUP", "CREATE", "s", "g", "0")])
+    ours(compat, "XCLAIM", "s", "g", "nobody-yet", "0", "1")
+    ours(compat, "XAUTOCLAIM", "s", "g", "another", "0", "0")
+    reply = decode_reply(ours(compat, "XINFO", "CONSUMERS", "s", "g"))[0]
+    assert [c[1] for c in reply] == [b"another", b"nobody-yet"]
+
+
+def _random_steps(rnd, n):
+    """Stream commands with explicit IDs (no clock in the replies), on two keys and two groups."""
+    top = 1
+    keys, groups, consumers = ["s1", "s2"], ["g1", "g2"], ["a", "b", "c"]
+
+    def rid():
+        return "%d-%d" % (rnd.randint(0, top + 5), rnd.randint(0, 3))
+
+    for _ in range(n):
+        k, g, cn = rnd.choice(keys), rnd.choice(groups), rnd.choice(consumers)
+        op = rnd.random()
+        if op < 0.35:
+            top += rnd.randint(0, 3)
+            fv = []
+            for _ in range(rnd.choice([1, 1, 1, 2, 3])):
+                fv += [rnd.choice(["f", "g", "field", "123", "x" * rnd.randint(0, 80)]),
+                       rnd.choice(["v", "1", "-7", "99999999999", "y" * rnd.randint(0, 300)])]
+            opts = []
+            r = rnd.random()
+            if r < 0.15:
+                opts = ["MAXLEN", rnd.choice(["~", "=", "~"]), str(rnd.randint(0, 300))]
+            elif r < 0.25:
+                opts = ["MINID", rnd.choice(["~", "="]), str(rnd.randint(0, top))]
+            if opts and opts[1] == "~" and rnd.random() < 0.2:
+                opts += ["LIMIT", str(rnd.randint(0, 200))]
+            yield ("XADD", k, *opts, "%d-%d" % (top, rnd.randint(0, 2)), *fv)
+        elif op < 0.45:
+            yield ("XDEL", k, *[rid() for _ in range(rnd.randint(1, 5))])
+        elif op < 0.5:
+            yield ("XTRIM", k, rnd.choice(["MAXLEN", "MINID"]), rnd.choice(["~", "="]), str(rnd.randint(0, top)))
+        elif op < 0.55:
+            yield ("XRANGE", k, rnd.choice(["-", rid(), "(" + rid()]), rnd.choice(["+", rid(), "(" + rid()]),
+                   "COUNT", str(rnd.randint(0, 5)))
+        elif op < 0.6:
+            yield ("XINFO", "STREAM", k)
+        elif op < 0.63:
+            yield ("XGROUP", "CREATE", k, g, rnd.choice(["0", "$", rid()]), "MKSTREAM")
+            for c in consumers:  # 7.0.15 creates XCLAIM's consumer only on a claim: have them all
+                yield ("XGROUP", "CREATECONSUMER", k, g, c)
+        elif op < 0.72:
+            yield ("XREADGROUP", "GROUP", g, cn, "COUNT", str(rnd.randint(1, 4)),
+                   *(["NOACK"] if rnd.random() < 0.1 else []), "STREAMS", k, rnd.choice([">", ">", "0", rid()]))
+        elif op < 0.76:
+            yield ("XACK", k, g, *[rid() for _ in range(rnd.randint(1, 4))])
+        elif op < 0.8:
+            yield ("XCLAIM", k, g, cn, "0", *[rid() for _ in range(rnd.randint(1, 3))],
+                   *rnd.choice([[], ["JUSTID"], ["FORCE"], ["FORCE", "JUSTID"], ["RETRYCOUNT", "3"]]))
+        elif op < 0.84:
+            yield ("XAUTOCLAIM", k, g, cn, "0", rnd.choice(["0", rid()]), "COUNT", str(rnd.randint(1, 5)),
+                   *rnd.choice([[], ["JUSTID"]]))
+        elif op < 0.88:
+            yield ("XINFO", "GROUPS", k)
+        elif op < 0.9:
+            yield ("XPENDING", k, g)
+        elif op < 0.92:
+            yield ("XREAD", "COUNT", str(rnd.randint(1, 5)), "STREAMS", k, rid())
+        elif op < 0.93:
+            yield ("XGROUP", "SETID", k, g, rnd.choice(["0", "$", rid()]),
+                   *rnd.choice([[], ["ENTRIESREAD", str(rnd.randint(-1, 20))]]))
+        elif op < 0.94:
+            yield ("XGROUP", "DELCONSUMER", k, g, cn)
+            yield ("XGROUP", "CREATECONSUMER", k, g, cn)
+        elif op < 0.945:
+            yield ("XGROUP", "DESTROY", k, g)
+        elif op < 0.95:
+            yield ("XSETID", k, "%d-5" % (top + rnd.randint(-2, 2)),
+                   *rnd.choice([[], ["ENTRIESADDED", str(rnd.randint(0, 500))], ["MAXDELETEDID", rid()]]))
+        elif op < 0.96:
+            yield ("XLEN", k)
+        elif op < 0.962:
+            yield ("DEL", k)
+        else:
+            yield ("XREVRANGE", k, "+", "-", "COUNT", str(rnd.randint(1, 3)))
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_random_sequences(compat, seed):
+    """Random mixes of every command (trimming, deletions, groups, claims) compared step by step."""
+    import random
+
+    for step in _random_steps(random.Random(seed), 800):
+        compat.call(*step)
