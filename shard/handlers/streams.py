@@ -548,7 +548,10 @@ def _xread(c, argv, xreadgroup: bool):
             if len(effects) > before:
                 c.server.dirty += 1
         served.append((key, got))
-    if xreadgroup:
+    blocks_again = c.blocked is not None and not served and timeout != -1
+    if xreadgroup and not blocks_again:
+        # never the request itself; a blocked client's re-run that blocks again replicates
+        # nothing (Client.retry_blocked does not), and must leave no replacement behind
         c.propagate_as(*effects)
     if served:
         if c.resp == 2:

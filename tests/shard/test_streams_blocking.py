@@ -354,3 +354,22 @@ def test_consumer_group_survives_a_crash(shard):
     info = {c["name"]: c for c in admin.xinfo_consumers("jobs", "workers")}
     assert set(info) == {b"crasher", b"survivor"} and info[b"crasher"]["pending"] == 0
     admin.close()
+
+
+def test_blocked_then_timed_out_client_replicates_its_next_command():
+    """A blocked XREADGROUP re-run in vain must not swallow the effects of the client's next
+    command."""
+    h = Harness()
+    h("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+    waiter = Client(h.server)
+    waiter.out = []
+    process_command(waiter, [b"XREADGROUP", b"GROUP", b"g", b"w", b"BLOCK", b"0", b"STREAMS", b"s", b">"])
+    h("MULTI")
+    h("XADD", "s", "1-0", "f", "v")
+    h("XREADGROUP", "GROUP", "g", "other", "STREAMS", "s", ">")
+    h("EXEC")
+    assert waiter.blocked is not None  # re-run, found nothing new: blocked again
+    waiter.unblock()
+    h.take()
+    h("SET", "k", "v", client=waiter)
+    assert h.take() == [[b"SET", b"k", b"v"]]
