@@ -28,6 +28,13 @@ active) [seen_time, active_time], `pel` (SortedDict id -> the same Nack objects 
 Nack: `consumer` (a Consumer, or None for a moment during XCLAIM FORCE), `delivery_time` (ms),
 `delivery_count`.
 
+Loading one (an RDB reader): `append` every entry in ID order (this lays out fresh macro nodes,
+as Redis would for a new stream, rather than the dump's), `delete` nothing, then set `last_id`,
+`entries_added`, `max_deleted_entry_id` and `first_id` from the dump, and fill `groups`
+(ConsumerGroup, its consumers with `create_consumer`, and one Nack shared by the group PEL and its
+owner's PEL per pending ID). Writing one: `entries` (or `range(0, MAX_ID)`) in order, the fields
+above, the groups in name order, PELs in ID order.
+
 Macro nodes. Redis stores a stream as a radix tree of listpacks ("macro nodes") of at most
 stream-node-max-entries entries (live or deleted) and stream-node-max-bytes bytes. Approximate
 trimming (`MAXLEN ~`, `MINID ~`) only removes whole nodes, and XINFO shows the tree's size, so the

@@ -94,7 +94,8 @@ SCENARIOS = {
         ("XADD", "s", "18446744073709551615-18446744073709551614", "a", "b"),
         ("XADD", "s", "18446744073709551615-*", "a", "b"), ("XADD", "s", "*", "a", "b"),
         ("XADD", "s", "18446744073709551616", "a", "b"), ("XADD", "s2", "0-*", "a", "b"),
-        ("XADD", "s3", "5-18446744073709551615", "a", "b"), ("XADD", "s3", "6", "a", "b"), ("XRANGE", "s", "-", "+"), ("XRANGE", "s3", "-", "+"), ("XLEN", "s"),
+        ("XADD", "s3", "5-18446744073709551615", "a", "b"), ("XADD", "s3", "6", "a", "b"),
+        ("XRANGE", "s", "-", "+"), ("XRANGE", "s3", "-", "+"), ("XLEN", "s"),
     ],
     "xadd-options": [
         ("XADD", "nokey", "NOMKSTREAM", "*", "a", "b"), ("EXISTS", "nokey"),
@@ -232,7 +233,8 @@ SCENARIOS = {
         ("XCLAIM", "s", "g", "carol", "x", "4"), ("XCLAIM", "s", "nog", "carol", "0", "4"),
         ("XCLAIM", "nokey", "g", "carol", "0", "4"), ("XCLAIM", "s", "g", "carol", "0", "4", "IDLE", "x"),
         ("XCLAIM", "s", "g", "carol", "0", "4", "TIME", "x"), ("XCLAIM", "s", "g", "carol", "0", "4", "RETRYCOUNT"),
-        ("XCLAIM", "s", "g", "carol", "0", "4", "RETRYCOUNT", "x"), ("XCLAIM", "s", "g", "carol", "0", "4", "LASTID", "x"),
+        ("XCLAIM", "s", "g", "carol", "0", "4", "RETRYCOUNT", "x"),
+        ("XCLAIM", "s", "g", "carol", "0", "4", "LASTID", "x"),
         ("XCLAIM", "s", "g", "dave", "0", "5"), ("XCLAIM", "s", "g", "dave", "0", "5", "FORCE", "JUSTID"),
         ("XCLAIM", "s", "g", "dave", "0", "9", "FORCE"), ("XCLAIM", "s", "g", "dave", "0", "1", "5", "LASTID", "7"),
         ("XINFO", "GROUPS", "s"), ("XPENDING", "s", "g"), ("XDEL", "s", "2"),
@@ -275,6 +277,14 @@ SCENARIOS = {
         ("XADD", "s", "1", "a", "b"), ("LPUSH", "s", "x"), ("GET", "s"), ("TYPE", "s"), ("OBJECT", "ENCODING", "s"),
         ("SCAN", "0", "TYPE", "stream"), ("COPY", "s", "s2"), ("XRANGE", "s2", "-", "+"), ("RENAME", "s2", "s3"),
         ("TYPE", "s3"), ("XLEN", "s3"),
+    ],
+    "copy-rename": [
+        ("XADD", "s", "1", "f", "1"), ("XADD", "s", "2", "f", "2"), ("XGROUP", "CREATE", "s", "g", "0"),
+        ("XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "STREAMS", "s", ">"), ("XDEL", "s", "2"),
+        ("COPY", "s", "s2"), ("XPENDING", "s2", "g"), ("XINFO", "GROUPS", "s2"), ("XINFO", "STREAM", "s2"),
+        ("XACK", "s2", "g", "1"), ("XADD", "s2", "3", "f", "3"), ("XPENDING", "s", "g"), ("XLEN", "s"),
+        ("XINFO", "STREAM", "s"), ("RENAME", "s2", "s3"), ("XPENDING", "s3", "g"), ("XRANGE", "s3", "-", "+"),
+        ("OBJECT", "ENCODING", "s3"), ("TYPE", "s3"), ("EXISTS", "s2"),
     ],
     "arity": [
         ("XADD", "s", "*"), ("XLEN",), ("XRANGE", "s", "-"), ("XREVRANGE", "s"), ("XDEL", "s"), ("XTRIM", "s"),
@@ -330,7 +340,8 @@ def test_consumer_times_74(compat):
 def test_xread_plus_74(compat):
     """XREAD's `+`: the last entry of the stream (7.4). 7.0.15 differs (an invalid ID there)."""
     run(compat, [("XADD", "s", "1", "f", "1"), ("XADD", "s", "2", "f", "2")])
-    assert ours(compat, "XREAD", "STREAMS", "s", "+") == b"*1\r\n*2\r\n$1\r\ns\r\n*1\r\n*2\r\n$3\r\n2-0\r\n*2\r\n$1\r\nf\r\n$1\r\n2\r\n"
+    assert ours(compat, "XREAD", "STREAMS", "s", "+") == (
+        b"*1\r\n*2\r\n$1\r\ns\r\n*1\r\n*2\r\n$3\r\n2-0\r\n*2\r\n$1\r\nf\r\n$1\r\n2\r\n")
     assert ours(compat, "XREAD", "STREAMS", "nokey", "+") == b"*-1\r\n"
     assert ours(compat, "XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", "+").startswith(b"-NOGROUP")
     ours(compat, "XGROUP", "CREATE", "s", "g", "0")
@@ -461,7 +472,8 @@ def test_keyspace_events(compat):
     sub.call("CONFIG", "SET", "notify-keyspace-events", "KEAn")
     sub.call("PSUBSCRIBE", "__key*__:*")
     steps = [
-        ("XADD", "s", "1", "a", "b"), ("XADD", "s", "MAXLEN", "1", "2", "a", "b"), ("XADD", "s", "MAXLEN", "5", "3", "a", "b"),
+        ("XADD", "s", "1", "a", "b"), ("XADD", "s", "MAXLEN", "1", "2", "a", "b"),
+        ("XADD", "s", "MAXLEN", "5", "3", "a", "b"),
         ("XDEL", "s", "3"), ("XDEL", "s", "3"), ("XTRIM", "s", "MAXLEN", "0"), ("XTRIM", "s", "MAXLEN", "0"),
         ("XGROUP", "CREATE", "s", "g", "0"), ("XGROUP", "CREATE", "n", "g", "0", "MKSTREAM"),
         ("XGROUP", "CREATECONSUMER", "s", "g", "c"), ("XGROUP", "SETID", "s", "g", "0"),
