@@ -176,7 +176,8 @@ def _rewrite_trim(s: Stream, a: _TrimArgs, out: list) -> None:
     if a.maxlen is not None:
         out[a.arg_idx] = b"%d" % len(s)
     else:
-        out[a.arg_idx] = format_id(s.first_live_id() if s.entries else MAX_ID)
+        # streamGetEdgeID(first, with tombstones): a node's first entry is its master entry
+        out[a.arg_idx] = format_id(s.nodes[0].master if s.nodes else MAX_ID)
 
 
 def _trim_and_notify(c, key: bytes, s: Stream, a: _TrimArgs) -> int:

@@ -258,6 +258,7 @@ def test_replicated_effects():
     assert h.take() == [[b"XTRIM", b"t", b"MAXLEN", b"=", b"100"]]
     assert h("XTRIM", "t", "MAXLEN", "~", "50") == 0
     assert h.take() == []
+
     h("XGROUP", "CREATE", "t", "g", "0")
     assert h.take() == [[b"XGROUP", b"CREATE", b"t", b"g", b"0"]]
     h.server.now_ms = now = now + 10
@@ -284,6 +285,18 @@ def test_replicated_effects():
     assert h.take() == [[b"XACK", b"t", b"g", b"101"]]
     h("XACK", "t", "g", "101")
     assert h.take() == []
+
+
+def test_approximate_minid_replicates_the_first_id_with_tombstones():
+    """`MINID ~` replicates as `MINID = <first ID of the first macro node>`, deleted or not."""
+    h = Harness()
+    for k in range(200):
+        h("XADD", "t", "%d-0" % (k + 1), "f", "v")
+    h("XDEL", "t", "101-0")
+    h("XTRIM", "t", "MAXLEN", "~", "150")  # removes the first node (1..100)
+    h.take()
+    h("XADD", "t", "MINID", "~", "150", "201-0", "f", "v")
+    assert h.take() == [[b"XADD", b"t", b"MINID", b"=", b"101-0", b"201-0", b"f", b"v"]]
 
 
 def test_replicated_when_served_after_blocking():
