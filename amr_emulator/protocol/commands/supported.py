@@ -52,7 +52,7 @@ pubsub|channels pubsub|numsub pubsub|numpat pubsub|shardchannels pubsub|shardnum
 # One section per family still being built (each filled by the module that implements it).
 _STREAM = ""
 _SCRIPTING = ""  # EVAL*, SCRIPT, FUNCTION, FCALL
-_BITMAP = ""
+_BITMAP = "setbit getbit bitcount bitpos bitop bitfield bitfield_ro"
 _HYPERLOGLOG = ""
 _GEO = ""
 _SORT = ""
