@@ -199,3 +199,10 @@ BITOP_NOT_ONE_KEY = "ERR BITOP NOT must be called with a single source key."
 BITFIELD_TYPE = "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is."
 BITFIELD_OVERFLOW = "ERR Invalid OVERFLOW type specified"
 BITFIELD_RO = "ERR BITFIELD_RO only supports the GET subcommand"
+
+# --- hyperloglog ---
+HLL_NOT_HLL = "WRONGTYPE Key is not a valid HyperLogLog string value."
+HLL_INVALID = "INVALIDOBJ Corrupted HLL object detected"
+HLL_NO_KEY = "ERR The specified key does not exist"
+HLL_NOT_SPARSE = "ERR HLL encoding is not sparse"
+HLL_UNKNOWN_SUB = "ERR Unknown PFDEBUG subcommand '{}'"

@@ -52,8 +52,8 @@ pubsub|channels pubsub|numsub pubsub|numpat pubsub|shardchannels pubsub|shardnum
 # One section per family still being built (each filled by the module that implements it).
 _STREAM = ""
 _SCRIPTING = ""  # EVAL*, SCRIPT, FUNCTION, FCALL
-_BITMAP = "setbit getbit bitcount bitpos bitop bitfield bitfield_ro"
-_HYPERLOGLOG = ""
+_BITMAP = " setbit getbit bitcount bitpos bitop bitfield bitfield_ro "
+_HYPERLOGLOG = " pfadd pfcount pfmerge pfdebug pfselftest "
 _GEO = ""
 _SORT = ""
 _REPLICATION = ""  # REPLICAOF, SLAVEOF, PSYNC, SYNC, REPLCONF, ROLE, WAIT
