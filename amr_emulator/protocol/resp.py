@@ -328,6 +328,13 @@ class Push(list):
     __slots__ = ()
 
 
+class HumanDouble(bytes):
+    """A double already written out (addReplyHumanLongDouble): a bulk string in RESP2, a RESP3
+    double (`,text`) in RESP3."""
+
+    __slots__ = ()
+
+
 class _NullArray:
     __slots__ = ()
 
@@ -399,6 +406,8 @@ def encode2(v) -> bytes:
         return b"*-1\r\n"
     if t is bytearray or t is memoryview:
         return encode2(bytes(v))
+    if t is HumanDouble:
+        return b"$%d\r\n%b\r\n" % (len(v), v)
     raise TypeError(f"cannot encode {t.__name__} as RESP")
 
 
@@ -439,6 +448,8 @@ def encode3(v) -> bytes:
         return b"$%d\r\n%b\r\n" % (len(b), b)
     if t is bytearray or t is memoryview:
         return encode3(bytes(v))
+    if t is HumanDouble:
+        return b"," + v + b"\r\n"
     raise TypeError(f"cannot encode {t.__name__} as RESP")
 
 

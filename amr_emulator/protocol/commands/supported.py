@@ -54,7 +54,10 @@ _STREAM = ""
 _SCRIPTING = ""  # EVAL*, SCRIPT, FUNCTION, FCALL
 _BITMAP = " setbit getbit bitcount bitpos bitop bitfield bitfield_ro "
 _HYPERLOGLOG = " pfadd pfcount pfmerge pfdebug pfselftest "
-_GEO = ""
+_GEO = """
+geoadd geodist geohash geopos geosearch geosearchstore georadius georadius_ro georadiusbymember
+georadiusbymember_ro
+"""
 _SORT = ""
 _REPLICATION = ""  # REPLICAOF, SLAVEOF, PSYNC, SYNC, REPLCONF, ROLE, WAIT
 _PERSISTENCE = ""  # DUMP, RESTORE, SAVE, BGSAVE
