@@ -221,3 +221,6 @@ GEO_STORE_INCOMPATIBLE = "ERR %s is not compatible with WITHDIST, WITHHASH and W
 GEO_NEED_FROM = "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for %s"
 GEO_NEED_BY = "ERR exactly one of BYRADIUS and BYBOX can be specified for %s"
 GEO_ANY_NEEDS_COUNT = "ERR the ANY argument requires COUNT argument"
+
+# --- sort ---
+SORT_NOT_DOUBLE = "ERR One or more scores can't be converted into double"

@@ -58,7 +58,7 @@ _GEO = """
 geoadd geodist geohash geopos geosearch geosearchstore georadius georadius_ro georadiusbymember
 georadiusbymember_ro
 """
-_SORT = ""
+_SORT = " sort sort_ro "
 _REPLICATION = ""  # REPLICAOF, SLAVEOF, PSYNC, SYNC, REPLCONF, ROLE, WAIT
 _PERSISTENCE = ""  # DUMP, RESTORE, SAVE, BGSAVE
 _CLUSTER = ""
