@@ -28,11 +28,18 @@ def _check(v) -> None:
         raise RespError(errors.HLL_NOT_HLL)
 
 
-def _store(c, key: bytes, h: HLL, existed: bool) -> None:
+def _store(c, key: bytes, h: HLL, existed: bool) -> bytes:
+    v = h.to_bytes()
     if existed:
-        c.db.data[key] = h.to_bytes()
+        c.db.data[key] = v
     else:
-        c.db.add(key, h.to_bytes())
+        c.db.add(key, v)
+    return v
+
+
+# The value PFADD wrote last and its decoded form: a run of PFADDs to one key decodes it once.
+# Values are immutable bytes, so identity says the decoded form is still that value's.
+_last: list = [None, None]
 
 
 @command("pfadd")
@@ -46,17 +53,21 @@ def pfadd_command(c, argv):
         _check(v)
         if len(argv) == 2:
             return 0
-        h = HLL.from_bytes(v)
+        h = _last[1] if v is _last[0] else HLL.from_bytes(v)
         updated = 0
+    _last[0] = _last[1] = None  # h changes below
     try:
         updated += h.add_all(argv[2:], _max_bytes(c))
     except InvalidHLL:
         raise RespError(errors.HLL_INVALID) from None
     if not updated:
+        _last[0], _last[1] = v, h
         return 0
     h.invalidate()
-    _store(c, key, h, v is not None)
+    _last[0] = _store(c, key, h, v is not None)
+    _last[1] = h
     c.changed(key, NOTIFY_STRING, b"pfadd")
+    c.server.dirty += updated - 1  # server.dirty += updated
     return 1
 
 

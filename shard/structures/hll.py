@@ -22,8 +22,10 @@ bytes.translate and big-int ORs, so they stay in C.
 from __future__ import annotations
 
 import math
+import re
 import struct
 from bisect import bisect_right
+from itertools import accumulate
 
 HDR_SIZE = 16
 REGISTERS = 16384
@@ -183,6 +185,29 @@ def _span(op: int) -> int:
     return op + 1
 
 
+# a sparse opcode is one byte, or two for XZERO (first byte 01xxxxxx); the XZEROs are found by a
+# regex (in C) and the one-byte opcodes between them copied as they are
+_XZERO_RE = re.compile(rb"[\x40-\x7f]")
+_SPAN = [_span(op) for op in range(0x8000)]
+
+
+def _sparse_ops(body: bytes) -> list:
+    ops: list = []
+    pos = 0
+    second = -1
+    n = len(body)
+    for m in _XZERO_RE.finditer(body):
+        p = m.start()
+        if p == second:
+            continue  # the second byte of the XZERO just taken
+        ops += body[pos:p]
+        ops.append((body[p] << 8) | (body[p + 1] if p + 1 < n else 0))
+        pos = p + 2
+        second = p + 1
+    ops += body[pos:]
+    return ops
+
+
 def is_hll(v) -> bool:
     """isHLLObjectOrReply's checks on a string value."""
     if len(v) < HDR_SIZE or v[:4] != MAGIC or v[4] > 1:
@@ -226,24 +251,12 @@ class HLL:
             h.nbytes = 0
             return h
         h.regs = None
-        ops = []
-        starts = []
-        idx = 0
-        i = HDR_SIZE
-        n = len(v)
-        while i < n:
-            b = v[i]
-            if b & 0xC0 == 0x40:
-                op = (b << 8) | (v[i + 1] if i + 1 < n else 0)
-                i += 2
-            else:
-                op = b
-                i += 1
-            ops.append(op)
-            starts.append(idx)
-            idx += _span(op)
+        ops = _sparse_ops(v[HDR_SIZE:])
+        spans = list(map(_SPAN.__getitem__, ops))
+        starts = list(accumulate(spans, initial=0))
+        idx = starts.pop()
         h.ops, h.starts = ops, starts
-        h.nbytes = n - HDR_SIZE
+        h.nbytes = len(v) - HDR_SIZE
         h.valid = idx == REGISTERS
         return h
 

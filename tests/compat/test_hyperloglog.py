@@ -18,7 +18,8 @@ def test_sparse_values_match_step_by_step(compat):
     elements = [f"e{rng.randrange(10**9)}" for _ in range(2500)]
     for i, e in enumerate(elements):
         compat.call("PFADD", "h", e)
-        compat.call("PFDEBUG", "ENCODING", "h")  # promotion to dense at the same element
+        if i >= 1300 or i % 25 == 0:  # promotion to dense (near 1500-2000 elements) at the same element
+            compat.call("PFDEBUG", "ENCODING", "h")
         if i % 50 == 0:
             get_both_equal(compat, "h")
             compat.call("PFCOUNT", "h")  # writes the cached cardinality
@@ -163,5 +164,4 @@ def test_errors(compat):
 
 
 def test_pfselftest(compat):
-    ours, _ = compat.both("PFSELFTEST")
-    assert ours == b"+OK\r\n"
+    assert compat.conns[0].call("PFSELFTEST") == b"+OK\r\n"  # Redis's own takes a second: not run there
