@@ -58,7 +58,12 @@ def pfadd_command(c, argv):
     _last[0] = _last[1] = None  # h changes below
     try:
         updated += h.add_all(argv[2:], _max_bytes(c))
-    except InvalidHLL:
+    except InvalidHLL as e:
+        if getattr(e, "updated", 0) and v is not None:
+            # Redis updated the value in place up to the corrupt spot, each sparse update marking
+            # the cached cardinality stale; the key keeps that, with no event
+            h.invalidate()
+            c.db.data[key] = h.to_bytes()
         raise RespError(errors.HLL_INVALID) from None
     if not updated:
         _last[0], _last[1] = v, h

@@ -105,9 +105,25 @@ def decode(bits: int, step: int = STEP_MAX) -> tuple[float, float]:
     return x, y
 
 
+_TWO63 = float(1 << 63)
+
+
+def c_uint64(x: float) -> int:
+    """C's (uint64_t) conversion of a double as x86-64 code does it (cvttsd2si; out of range
+    gives the "integer indefinite" 1 << 63, which the high half flips back to 0)."""
+    if x < _TWO63:
+        if x != x or x < -_TWO63:
+            return 1 << 63
+        return int(x) & _M64
+    y = x - _TWO63
+    if y < _TWO63:
+        return int(y) ^ (1 << 63)
+    return 0
+
+
 def decode_score(score: float) -> tuple[float, float]:
     """decodeGeohash: a zset score (C's (uint64_t) cast) to (longitude, latitude)."""
-    return decode(int(score) & _M64 if score >= 0 else 0)
+    return decode(c_uint64(score))
 
 
 def geohash_string(score: float) -> bytes:

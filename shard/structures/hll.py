@@ -322,8 +322,12 @@ class HLL:
         if self.encoding == SPARSE:
             for ele in it:
                 index, count = pat_len(ele)
-                if self.sparse_set(index, count, max_bytes):
-                    updated += 1
+                try:
+                    if self.sparse_set(index, count, max_bytes):
+                        updated += 1
+                except InvalidHLL as e:
+                    e.updated = updated  # what was changed before (Redis changes the value in place)
+                    raise
                 if self.encoding == DENSE:
                     break
         if self.encoding == DENSE:

@@ -35,6 +35,13 @@ SCENARIOS = {
         ("GEOPOS", "w", "a", "b"), ("GEOHASH", "w", "a", "b"), ("GEODIST", "w", "a", "b"),
         ("ZADD", "z", "0", "zero", "4503599627370495", "max", "-1", "neg", "1e20", "big"),
         ("GEOPOS", "z", "zero", "max"), ("GEOHASH", "z", "zero", "max"), ("GEODIST", "z", "zero", "max"),
+        # scores no GEOADD writes: decoded through C's (uint64_t) cast, as x86-64 does it
+        ("ZADD", "z", "-1e20", "nbig", "4503599627370496", "over", "inf", "inf", "-inf", "ninf",
+         "-9223372036854775808", "min", "-9.3e18", "below", "1.8e19", "u64"),
+        ("GEOPOS", "z", "neg", "big", "nbig", "over", "inf", "ninf", "min", "below", "u64"),
+        ("GEOHASH", "z", "neg", "big", "nbig", "over", "inf", "ninf", "min", "below", "u64"),
+        ("GEODIST", "z", "neg", "big"), ("GEOSEARCH", "z", "FROMMEMBER", "neg", "BYRADIUS", "100", "km"),
+        ("GEOSEARCH", "z", "FROMLONLAT", "0", "0", "BYRADIUS", "30000", "km", "WITHHASH"),
         ("SET", "str", "x"), ("GEOPOS", "str", "a"), ("GEOHASH", "str", "a"), ("GEODIST", "str", "a", "b"),
         ("GEODIST", "str", "a", "b", "bad"),
     ],
