@@ -80,8 +80,9 @@ SCRIPT = [
     ("GEOPOS", "nokey", "a"), ("GEODIST", "nokey", "a", "b"), ("GEOHASH", "nokey", "a"),
     ("GEOSEARCH", "nokey", "FROMLONLAT", "0", "0", "BYRADIUS", "1", "m"), ("SORT", "nokey"), ("SORT", "sl", "BY", "w*"),
     ("SORT", "sl", "GET", "w*", "GET", "h*->f"), ("RANDOMKEY",), ("COPY", "nokey", "x"), ("RENAME", "nokey", "x"),
-    # expiry times already past
-    ("SET", "x", "v", "PXAT", "1"), ("SET", "x2", "v"), ("PEXPIRE", "x2", "-1"), ("SET", "x3", "v"),
+    # expiry times already past (not SET ... PXAT 1: Redis stores that key, and when the active
+    # expire cycle deletes it, with its `expired` event, is a matter of timing)
+    ("SET", "x2", "v"), ("PEXPIRE", "x2", "-1"), ("SET", "x3", "v"),
     ("EXPIREAT", "x3", "1"), ("SET", "x4", "v", "EX", "100"), ("GETEX", "x4", "EXAT", "1"),
     # transactions and flush
     ("MULTI",), ("SET", "t", "1"), ("INCR", "t"), ("EXEC",), ("FLUSHDB",),
