@@ -258,3 +258,36 @@ def nogroup(key: bytes, group: bytes) -> str:
 
 def xclaim_unrecognized(opt: bytes) -> str:
     return "ERR Unrecognized XCLAIM option '%s'" % _c(opt)
+# --- bitmaps ---
+BIT_OFFSET = "ERR bit offset is not an integer or out of range"
+BIT_VALUE = "ERR bit is not an integer or out of range"
+BITPOS_BIT = "ERR The bit argument must be 1 or 0."
+BITOP_NOT_ONE_KEY = "ERR BITOP NOT must be called with a single source key."
+BITFIELD_TYPE = "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is."
+BITFIELD_OVERFLOW = "ERR Invalid OVERFLOW type specified"
+BITFIELD_RO = "ERR BITFIELD_RO only supports the GET subcommand"
+
+# --- hyperloglog ---
+HLL_NOT_HLL = "WRONGTYPE Key is not a valid HyperLogLog string value."
+HLL_INVALID = "INVALIDOBJ Corrupted HLL object detected"
+HLL_NO_KEY = "ERR The specified key does not exist"
+HLL_NOT_SPARSE = "ERR HLL encoding is not sparse"
+HLL_UNKNOWN_SUB = "ERR Unknown PFDEBUG subcommand '{}'"
+
+# --- geo ---
+GEO_INVALID_PAIR = "ERR invalid longitude,latitude pair %f,%f"
+GEO_UNIT = "ERR unsupported unit provided. please use M, KM, FT, MI"
+GEO_NEED_RADIUS = "ERR need numeric radius"
+GEO_NEGATIVE_RADIUS = "ERR radius cannot be negative"
+GEO_NEED_WIDTH = "ERR need numeric width"
+GEO_NEED_HEIGHT = "ERR need numeric height"
+GEO_NEGATIVE_BOX = "ERR height or width cannot be negative"
+GEO_COUNT = "ERR COUNT must be > 0"
+GEO_DECODE_MEMBER = "ERR could not decode requested zset member"
+GEO_STORE_INCOMPATIBLE = "ERR %s is not compatible with WITHDIST, WITHHASH and WITHCOORD options"
+GEO_NEED_FROM = "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for %s"
+GEO_NEED_BY = "ERR exactly one of BYRADIUS and BYBOX can be specified for %s"
+GEO_ANY_NEEDS_COUNT = "ERR the ANY argument requires COUNT argument"
+
+# --- sort ---
+SORT_NOT_DOUBLE = "ERR One or more scores can't be converted into double"

@@ -336,6 +336,13 @@ class MapPairs(list):
     __slots__ = ()
 
 
+class HumanDouble(bytes):
+    """A double already written out (addReplyHumanLongDouble): a bulk string in RESP2, a RESP3
+    double (`,text`) in RESP3."""
+
+    __slots__ = ()
+
+
 class _NullArray:
     __slots__ = ()
 
@@ -409,6 +416,8 @@ def encode2(v) -> bytes:
         return encode2(bytes(v))
     if t is MapPairs:
         return b"*%d\r\n" % (2 * len(v)) + b"".join([encode2(k) + encode2(x) for k, x in v])
+    if t is HumanDouble:
+        return b"$%d\r\n%b\r\n" % (len(v), v)
     raise TypeError(f"cannot encode {t.__name__} as RESP")
 
 
@@ -451,6 +460,8 @@ def encode3(v) -> bytes:
         return encode3(bytes(v))
     if t is MapPairs:
         return b"%%%d\r\n" % len(v) + b"".join([encode3(k) + encode3(x) for k, x in v])
+    if t is HumanDouble:
+        return b"," + v + b"\r\n"
     raise TypeError(f"cannot encode {t.__name__} as RESP")
 
 
