@@ -140,6 +140,11 @@ def process_command(c, argv: list) -> None:
     if entry.is_write and server.is_replica and server.replica_read_only and not c.is_master:
         _reject(c, errors.READONLY, entry)
         return
+    if server.repl_guard is not None:  # replication's refusals (NOREPLICAS, MASTERDOWN), when armed
+        refusal = server.repl_guard(c, entry)
+        if refusal is not None:
+            _reject(c, refusal, entry)
+            return
     if c.multi is not None and name not in _MULTI_IMMEDIATE:
         if c.multi_error:
             c.reply(QUEUED)

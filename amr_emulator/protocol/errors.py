@@ -190,3 +190,20 @@ LPOS_RANK_ZERO = ("ERR RANK can't be zero: use 1 to start from the first match, 
 LPOS_COUNT_NEGATIVE = "ERR COUNT can't be negative"
 LPOS_MAXLEN_NEGATIVE = "ERR MAXLEN can't be negative"
 COUNT_NOT_POSITIVE = "ERR count should be greater than 0"
+
+# --- replication ---
+MASTERDOWN = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+NOREPLICAS = "NOREPLICAS Not enough good replicas to write."
+NOMASTERLINK = "NOMASTERLINK Can't SYNC while not connected with my master"
+REPLICAOF_CLUSTER = "ERR REPLICAOF not allowed in cluster mode."
+REPLICAOF_BY_REPLICA = "ERR Command is not valid when client is a replica."
+INVALID_MASTER_PORT = "ERR Invalid master port"
+WAIT_ON_REPLICA = ("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a "
+                   "replica is configured to be writable (which is not the default) writes to replicas are just "
+                   "local and are not propagated.")
+UNBLOCKED_ROLE_CHANGE = ("UNBLOCKED force unblock from blocking operation, instance state changed "
+                         "(master -> replica?)")
+
+
+def replconf_unrecognized(option: str) -> str:
+    return "ERR Unrecognized REPLCONF option: %s" % option

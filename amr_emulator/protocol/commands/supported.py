@@ -56,7 +56,7 @@ _BITMAP = ""
 _HYPERLOGLOG = ""
 _GEO = ""
 _SORT = ""
-_REPLICATION = ""  # REPLICAOF, SLAVEOF, PSYNC, SYNC, REPLCONF, ROLE, WAIT
+_REPLICATION = " replicaof slaveof psync sync replconf role wait "
 _PERSISTENCE = ""  # DUMP, RESTORE, SAVE, BGSAVE
 _CLUSTER = ""
 
