@@ -39,7 +39,7 @@ class PersistenceState:
 
     __slots__ = ("child_pid", "child_start", "child_dirty", "child_purpose", "last_bgsave_ok",
                  "last_bgsave_time", "saves", "loading", "keys_loaded", "keys_expired", "sync_children",
-                 "scheduled")
+                 "scheduled", "functions")
 
     def __init__(self):
         self.child_pid = 0  # the BGSAVE child, 0 if none
@@ -54,6 +54,8 @@ class PersistenceState:
         self.keys_expired = 0
         self.sync_children: dict = {}  # pid -> callback, for replication snapshots
         self.scheduled = False  # BGSAVE SCHEDULE waiting for the running child
+        self.functions: list = []  # library sources loaded from a file, kept for the next save while
+        # the server has no function engine (no rdb_functions / rdb_load_functions)
 
 
 def state(server) -> PersistenceState:
@@ -124,12 +126,15 @@ def snapshot_bytes(server, repl_id=None, repl_offset=None) -> bytes:
     functions = getattr(server, "rdb_functions", None)
     return write_rdb(((db.id, db.data, db.expires) for db in server.dbs),
                      aux=_aux_fields(server, repl_id, repl_offset),
-                     functions=functions() if functions is not None else ())
+                     functions=functions() if functions is not None else state(server).functions)
 
 
-def load_bytes(server, data) -> None:
+def load_bytes(server, data, flush: bool = True, merge: bool = False) -> None:
     """Replace the whole keyspace (and function libraries) with an RDB file's. Parses and converts
-    everything before touching the keyspace: RdbError leaves it as it was."""
+    everything before touching the keyspace: RdbError leaves it as it was.
+
+    flush=False (DEBUG RELOAD NOFLUSH) adds the file's keys to the keyspace instead: a key present
+    in both is an error, unless merge=True (the file's wins)."""
     st = state(server)
     parsed = read_rdb(data)
     ndbs = len(server.dbs)
@@ -158,11 +163,28 @@ def load_bytes(server, data) -> None:
     load_functions = getattr(server, "rdb_load_functions", None)
     if load_functions is not None:
         load_functions(parsed.functions)  # raises before any change if a library is bad
+    elif flush:
+        st.functions = list(parsed.functions)
+    else:
+        st.functions = st.functions + [f for f in parsed.functions if f not in st.functions]
+    if not flush and not merge:
+        for dbid, (data_out, _) in new.items():
+            present = server.dbs[dbid].data
+            for key in data_out:
+                if key in present:
+                    raise RdbError("duplicate key %r in database %d" % (key[:64], dbid))
     for db in server.dbs:
-        db.flush()
         data_out, expires_out = new.get(db.id, ({}, {}))
-        db.data = data_out
-        db.expires = expires_out
+        if flush:
+            db.flush()
+            db.data = data_out
+            db.expires = expires_out
+        else:
+            for key, value in data_out.items():
+                db.data[key] = value
+                db.expires.pop(key, None)
+                db.changed(key)
+            db.expires.update(expires_out)
         for key in db.blocking:
             if key in data_out:
                 server.ready_keys[(db, key)] = None

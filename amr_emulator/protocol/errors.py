@@ -207,3 +207,15 @@ UNBLOCKED_ROLE_CHANGE = ("UNBLOCKED force unblock from blocking operation, insta
 
 def replconf_unrecognized(option: str) -> str:
     return "ERR Unrecognized REPLCONF option: %s" % option
+
+
+# --- persistence (DUMP, RESTORE, SAVE, BGSAVE, DEBUG RELOAD) ----------------------------------------
+DUMP_PAYLOAD_WRONG = "ERR DUMP payload version or checksum are wrong"
+BAD_DATA_FORMAT = "ERR Bad data format"
+INVALID_TTL = "ERR Invalid TTL value, must be >= 0"
+INVALID_IDLETIME = "ERR Invalid IDLETIME value, must be >= 0"
+INVALID_FREQ = "ERR Invalid FREQ value, must be >= 0 and <= 255"
+BGSAVE_IN_PROGRESS = "ERR Background save already in progress"
+PLAIN_ERR = "ERR"
+DEBUG_RELOAD_OPTIONS = "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."
+DEBUG_RELOAD_FAILED = "ERR Error trying to load the RDB dump, check server logs."

@@ -230,6 +230,10 @@ def debug_command(c, argv):
         return OK
     if sub == b"error" and argc == 3:
         return RespError(_text(argv[2]).replace("\n", " ").replace("\r", " "))
+    if sub == b"reload":
+        from .persistence import debug_reload
+
+        return debug_reload(c, argv)
     if sub == b"log" and argc == 3:
         import logging
 

@@ -57,7 +57,7 @@ _HYPERLOGLOG = ""
 _GEO = ""
 _SORT = ""
 _REPLICATION = " replicaof slaveof psync sync replconf role wait "
-_PERSISTENCE = ""  # DUMP, RESTORE, SAVE, BGSAVE
+_PERSISTENCE = "dump restore save bgsave"
 _CLUSTER = ""
 
 IMPLEMENTED = frozenset(

@@ -35,11 +35,12 @@ def verify_dump_payload(payload: bytes, max_version: int = MAX_VERSION, check_cr
 
 def load_dump_payload(payload: bytes):
     """The value of a DUMP payload (footer not checked here: see verify_dump_payload). RdbError when
-    the body is malformed or the value empty; bytes after the value are ignored, as Redis does."""
-    body = memoryview(payload)[:-10]
-    if len(body) < 1:
+    the body is malformed or the value empty. As in Redis, the value is read from the whole payload,
+    footer included (a value may run into it), and bytes after the value are ignored."""
+    payload = bytes(payload)
+    if len(payload) < 11:
         raise RdbError("empty DUMP payload")
-    value, _ = read_value(body[0], bytes(body), 1)
+    value, _ = read_value(payload[0], payload, 1)
     if value is None:
         raise RdbError("empty value")
     return value

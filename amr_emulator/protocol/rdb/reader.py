@@ -191,15 +191,9 @@ class _Reader:
                 if container == 1:
                     out.append(data)
                 elif t == T_LIST_QUICKLIST:
-                    items = ziplist_decode(data)
-                    if not items:
-                        self.fail("empty ziplist in a quicklist")
-                    out.extend(map(_num, items))
+                    out.extend(map(_num, ziplist_decode(data)))  # an empty node is skipped, as Redis does
                 else:
-                    items = listpack_decode(data)
-                    if not items:
-                        self.fail("empty listpack in a quicklist")
-                    out.extend(map(_num, items))
+                    out.extend(map(_num, listpack_decode(data)))
             return out or None
         if t in (T_STREAM_LISTPACKS, T_STREAM_LISTPACKS_2, T_STREAM_LISTPACKS_3):
             return self.stream(t)

@@ -1,0 +1,410 @@
+"""The RDB codec, pure: CRC64, LZF, lengths and strings, the compact encodings, whole files, DUMP
+payloads, and corrupt or truncated input (always one RdbError, never another exception)."""
+import os
+import random
+import struct
+import sys
+
+import pytest
+
+from amr_emulator.protocol.rdb import (RdbError, Stream, StreamConsumer, StreamGroup, StreamPendingEntry, ZSetPairs,
+                                       crc64, dump_payload, encode_length, encode_string, load_dump_payload,
+                                       lzf_compress, lzf_decompress, read_rdb, read_value, verify_dump_payload,
+                                       write_rdb)
+from amr_emulator.protocol.rdb.encodings import (intset_decode, listpack_decode, listpack_encode, ziplist_decode,
+                                                 zipmap_decode)
+from amr_emulator.protocol.rdb.lzf import LzfError
+from amr_emulator.protocol.rdb.reader import _Reader, module_name
+
+# --- CRC64 --------------------------------------------------------------------------------------------
+
+
+def test_crc64_known_vector():
+    assert crc64(0, b"123456789") == 0xE9C6D914C4B8D9CA
+    assert crc64(0, b"") == 0
+
+
+def _crc64_bitwise(data: bytes) -> int:
+    """The definition, a bit at a time (src/crc64.c's _crc64: reflected input and output)."""
+    poly = 0xAD93D23594C935A9
+    crc = 0
+    for byte in data:
+        for i in range(8):
+            bit = (crc >> 63) ^ ((byte >> i) & 1)
+            crc = (crc << 1) & 0xFFFFFFFFFFFFFFFF
+            if bit:
+                crc ^= poly
+    return int(format(crc, "064b")[::-1], 2)
+
+
+def test_crc64_matches_the_bitwise_definition():
+    assert _crc64_bitwise(b"123456789") == 0xE9C6D914C4B8D9CA
+    for n in (1, 7, 100, 1000):
+        data = os.urandom(n)
+        assert crc64(0, data) == _crc64_bitwise(data)
+
+
+def test_crc64_continues_and_wide_path_agrees():
+    data = os.urandom(200_003)
+    whole = crc64(0, data)
+    assert crc64(crc64(0, data[:77_777]), data[77_777:]) == whole
+    crc_module = sys.modules["amr_emulator.protocol.rdb.crc64"]
+    saved = crc_module._WIDE_MIN
+    crc_module._WIDE_MIN = 1 << 40  # byte table only
+    try:
+        assert crc64(0, data) == whole
+    finally:
+        crc_module._WIDE_MIN = saved
+
+
+# --- LZF --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("data", [
+    b"a" * 100, b"abc" * 1000, b"hello world, hello world, hello world!", bytes(range(256)) * 50,
+    os.urandom(300) + b"z" * 5000 + os.urandom(300), b"x" * 70000,
+    b"".join(b"key:%d," % i for i in range(3000)),
+])
+def test_lzf_round_trip(data):
+    c = lzf_compress(data)
+    assert c is not None and len(c) < len(data)
+    assert lzf_decompress(c, len(data)) == data
+
+
+def test_lzf_incompressible_gives_none():
+    assert lzf_compress(os.urandom(100)) is None
+    assert lzf_compress(b"abc") is None
+
+
+@pytest.mark.parametrize("bad,length", [
+    (b"\x05abc", 6),  # literal past the end
+    (b"\x00a\xe0", 40),  # truncated back reference
+    (b"\x20\x05", 5),  # reference before the start
+    (b"\x00a\x20\x00", 10),  # shorter than announced
+    (b"\x02abc", 2),  # longer than announced
+])
+def test_lzf_corrupt(bad, length):
+    with pytest.raises(LzfError):
+        lzf_decompress(bad, length)
+
+
+# --- lengths and strings ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n,encoded", [
+    (0, b"\x00"), (63, b"\x3f"), (64, b"\x40\x40"), (16383, b"\x7f\xff"), (16384, b"\x80\x00\x00\x40\x00"),
+    (2**32 - 1, b"\x80\xff\xff\xff\xff"), (2**32, b"\x81\x00\x00\x00\x01\x00\x00\x00\x00"),
+])
+def test_length_encoding(n, encoded):
+    assert encode_length(n) == encoded
+    r = _Reader(encoded)
+    assert r.length() == n and r.pos == len(encoded)
+
+
+@pytest.mark.parametrize("s,encoded", [
+    (b"0", b"\xc0\x00"), (b"-128", b"\xc0\x80"), (b"127", b"\xc0\x7f"), (b"128", b"\xc1\x80\x00"),
+    (b"-32768", b"\xc1\x00\x80"), (b"32768", b"\xc2\x00\x80\x00\x00"), (b"2147483647", b"\xc2\xff\xff\xff\x7f"),
+    (b"2147483648", b"\x0a2147483648"), (b"007", b"\x03007"), (b"-0", b"\x02-0"), (b"+1", b"\x02+1"),
+    (b"", b"\x00"), (b"abc", b"\x03abc"),
+])
+def test_string_encoding(s, encoded):
+    assert encode_string(s) == encoded
+    assert read_value(0, encoded)[0] == s
+
+
+def test_lzf_string_round_trip():
+    s = b"abcdefgh" * 100
+    enc = encode_string(s, compress=True)
+    assert enc[0] == 0xC3
+    assert read_value(0, enc) == (s, len(enc))
+
+
+# --- compact encodings ------------------------------------------------------------------------------------
+
+
+LP_VALUES = [0, 127, 128, -1, -4096, 4095, 4096, -32768, 32767, 32768, -(1 << 23), (1 << 23) - 1, 1 << 23,
+             -(1 << 31), (1 << 31) - 1, 1 << 31, -(1 << 63), (1 << 63) - 1,
+             b"", b"a", b"x" * 63, b"x" * 64, b"y" * 4095, b"y" * 4096, b"z" * 70000, b"12a", b"007"]
+
+
+def test_listpack_round_trip():
+    lp = listpack_encode(LP_VALUES)
+    got = listpack_decode(lp)
+    assert got == LP_VALUES
+    # canonical integers given as strings are stored as integers
+    assert listpack_decode(listpack_encode([b"17", b"-5", b"9223372036854775807"])) == [17, -5, (1 << 63) - 1]
+
+
+def test_listpack_corrupt():
+    lp = listpack_encode([b"hello", 5])
+    with pytest.raises(RdbError):
+        listpack_decode(lp[:-1])
+    with pytest.raises(RdbError):
+        listpack_decode(lp[:6] + b"\xff")  # header length wrong
+    bad_count = lp[:4] + struct.pack("<H", 3) + lp[6:]
+    with pytest.raises(RdbError):
+        listpack_decode(bad_count)
+
+
+def _ziplist(entries) -> bytes:
+    body = b""
+    prev = 0
+    for e in entries:
+        pl = bytes((prev,)) if prev < 254 else b"\xfe" + struct.pack("<I", prev)
+        if isinstance(e, int):
+            if 0 <= e <= 12:
+                enc = bytes((0xF1 + e,))
+            elif -128 <= e <= 127:
+                enc = b"\xfe" + struct.pack("<b", e)
+            elif -32768 <= e <= 32767:
+                enc = b"\xc0" + struct.pack("<h", e)
+            elif -(1 << 23) <= e < (1 << 23):
+                enc = b"\xf0" + (e & 0xFFFFFF).to_bytes(3, "little")
+            elif -(1 << 31) <= e < (1 << 31):
+                enc = b"\xd0" + struct.pack("<i", e)
+            else:
+                enc = b"\xe0" + struct.pack("<q", e)
+        elif len(e) < 64:
+            enc = bytes((len(e),)) + e
+        elif len(e) < 16384:
+            enc = bytes((0x40 | (len(e) >> 8), len(e) & 0xFF)) + e
+        else:
+            enc = b"\x80" + struct.pack(">I", len(e)) + e
+        entry = pl + enc
+        prev = len(entry)
+        body += entry
+    return struct.pack("<IIH", 11 + len(body), 10, len(entries)) + body + b"\xff"
+
+
+def test_ziplist_decode():
+    entries = [b"a", 0, 12, 13, -1, 300, -70000, 1 << 40, b"x" * 100, b"y" * 20000, b"z" * 300]
+    assert ziplist_decode(_ziplist(entries)) == entries
+    with pytest.raises(RdbError):
+        ziplist_decode(_ziplist(entries)[:-2] + b"\xff")
+
+
+def test_intset_decode():
+    assert intset_decode(struct.pack("<II3h", 2, 3, -5, 1, 300)) == [-5, 1, 300]
+    assert intset_decode(struct.pack("<II2q", 8, 2, -(1 << 40), 1 << 40)) == [-(1 << 40), 1 << 40]
+    with pytest.raises(RdbError):
+        intset_decode(struct.pack("<II3h", 2, 4, -5, 1, 300))
+    with pytest.raises(RdbError):
+        intset_decode(struct.pack("<II", 3, 0))
+
+
+def test_zipmap_decode():
+    zm = b"\x02" + b"\x03foo\x03\x00bar" + b"\x05hello\x05\x02world!!" + b"\xff"
+    assert zipmap_decode(zm) == [b"foo", b"bar", b"hello", b"world"]
+    with pytest.raises(RdbError):
+        zipmap_decode(zm[:-3])
+
+
+# --- whole files -----------------------------------------------------------------------------------------------
+
+STREAM = Stream(
+    entries=[(1, 0, [b"a", b"1"]), (1, 1, [b"a", b"2"]), (5, 0, [b"b", b"x", b"c", b"123456789012"])],
+    length=3, last_id=(7, 0), first_id=(1, 0), max_deleted_entry_id=(7, 0), entries_added=4,
+    groups=(StreamGroup(b"g1", (1, 1), 2,
+                        (StreamPendingEntry((1, 0), b"alice", 1700000000000, 2),
+                         StreamPendingEntry((1, 1), b"bob", 1700000000001, 1)),
+                        (StreamConsumer(b"alice", 1700000000002, 1700000000002, ((1, 0),)),
+                         StreamConsumer(b"bob", 1700000000003, 1700000000003, ((1, 1),)),
+                         StreamConsumer(b"carol", 5, 5, ()))),
+            StreamGroup(b"g2", (0, 0), -1, (), ())))
+
+VALUES = {
+    b"str": b"hello", b"int": b"-12345", b"bigint": b"99999999999999999999", b"empty": b"",
+    b"long": os.urandom(1000), b"list": [b"a", b"1", b"", b"x" * 100], b"set": {b"m", b"n", b"1"},
+    b"hash": {b"f": b"v", b"n": b"10"}, b"zset": ZSetPairs([(b"a", 1.5), (b"b", -float("inf")), (b"c", 1e300)]),
+    b"stream": STREAM, b"\x00binary\xff": b"\r\n",
+}
+
+
+def _same(a, b):
+    if isinstance(a, ZSetPairs):
+        return sorted(a) == sorted(b)
+    return a == b
+
+
+def test_file_round_trip():
+    big_stream = Stream([(i, 0, [b"f", b"%d" % i]) for i in range(1, 251)], 250, (250, 0), (1, 0), (0, 0), 250)
+    data = dict(VALUES)
+    data[b"bigstream"] = big_stream
+    f = write_rdb([(0, data, {b"str": 4102444800000}), (5, {b"k": b"v"}, {}), (7, {}, {})],
+                  aux=[(b"redis-ver", b"7.4.0"), (b"redis-bits", 64)], functions=[b"#!lua name=lib\nreturn 1"])
+    assert f.startswith(b"REDIS0010")
+    r = read_rdb(f)
+    assert r.version == 10
+    assert r.aux == {b"redis-ver": b"7.4.0", b"redis-bits": b"64"}
+    assert r.functions == [b"#!lua name=lib\nreturn 1"]
+    assert set(r.dbs) == {0, 5}
+    assert r.dbs[0].expires == {b"str": 4102444800000}
+    assert set(r.dbs[0].data) == set(data)
+    for k, v in data.items():
+        assert _same(r.dbs[0].data[k], v), k
+    assert r.dbs[5].data == {b"k": b"v"}
+
+
+def test_dump_payload_round_trip():
+    for v in VALUES.values():
+        p = dump_payload(v)
+        assert p[-10:-8] == b"\x0a\x00"
+        assert verify_dump_payload(p)
+        assert _same(load_dump_payload(p), v)
+
+
+def test_dump_payload_checks():
+    p = dump_payload(b"hello")
+    assert not verify_dump_payload(p[:-1] + bytes((p[-1] ^ 1,)))
+    assert not verify_dump_payload(b"\x00" * 9)
+    body = p[:-10] + b"\x0d\x00"  # version 13: too new
+    assert not verify_dump_payload(body + crc64(0, body).to_bytes(8, "little"))
+    body = b"\x01\x00" + b"\x0a\x00"  # an empty list
+    with pytest.raises(RdbError):
+        load_dump_payload(body + crc64(0, body).to_bytes(8, "little"))
+
+
+def _file(body: bytes, version=9) -> bytes:
+    data = b"REDIS%04d" % version + body + b"\xff"
+    return data + crc64(0, data).to_bytes(8, "little")
+
+
+def test_reads_opcodes():
+    body = (b"\xfa\x03foo\x03bar"  # AUX
+            b"\xfe\x02\xfb\x02\x01"  # SELECTDB 2, RESIZEDB
+            b"\xfd" + struct.pack("<i", 1000) + b"\x00\x01a\x01b"  # EXPIRETIME (seconds)
+            b"\xf8\x05\x00\x01c\x01d"  # IDLE 5
+            b"\xf9\x07\x00\x01e\x01f"  # FREQ 7
+            b"\xfc" + struct.pack("<q", 42) + b"\x00\x01g\x01h")  # EXPIRETIME_MS
+    r = read_rdb(_file(body))
+    db = r.dbs[2]
+    assert db.data == {b"a": b"b", b"c": b"d", b"e": b"f", b"g": b"h"}
+    assert db.expires == {b"a": 1000000, b"g": 42}
+    assert db.idle == {b"c": 5} and db.freq == {b"e": 7}
+    assert r.aux == {b"foo": b"bar"}
+
+
+def test_zero_checksum_is_not_checked():
+    data = b"REDIS0009\x00\x01a\x01b\xff" + b"\x00" * 8
+    assert read_rdb(data).dbs[0].data == {b"a": b"b"}
+
+
+def test_version_4_has_no_checksum():
+    assert read_rdb(b"REDIS0004\x00\x01a\x01b\xff").dbs[0].data == {b"a": b"b"}
+
+
+def test_old_encodings():
+    enc = encode_string
+    body = (b"\x0a" + enc(b"zl") + enc(_ziplist([b"a", 5, b"c"]))  # list ziplist
+            + b"\x0e" + enc(b"ql") + b"\x02" + enc(_ziplist([b"x"])) + enc(_ziplist([1, 2]))  # quicklist
+            + b"\x0b" + enc(b"is") + enc(struct.pack("<II2i", 4, 2, -100000, 100000))  # intset
+            + b"\x0c" + enc(b"zz") + enc(_ziplist([b"m", b"1.5", b"n", 3]))  # zset ziplist
+            + b"\x0d" + enc(b"hz") + enc(_ziplist([b"f", b"v", b"g", 7]))  # hash ziplist
+            + b"\x09" + enc(b"zm") + enc(b"\x01\x01k\x01\x00v\xff")  # zipmap
+            + b"\x03" + enc(b"z1") + enc(b"a") + b"\x031.5" + enc(b"b") + b"\xfe" + enc(b"c") + b"\xff"[:0]
+            + b"\xfd")  # -> score of c
+    # the last member's score is "-inf" (255); complete the body
+    body = body[:-1] + b"\xff"
+    body = body.replace(b"\x03" + enc(b"z1") + enc(b"a"), b"\x03" + enc(b"z1") + b"\x03" + enc(b"a"))
+    r = read_rdb(_file(body, 9))
+    d = r.dbs[0].data
+    assert d[b"zl"] == [b"a", b"5", b"c"]
+    assert d[b"ql"] == [b"x", b"1", b"2"]
+    assert d[b"is"] == {b"-100000", b"100000"}
+    assert sorted(d[b"zz"]) == [(b"m", 1.5), (b"n", 3.0)]
+    assert d[b"hz"] == {b"f": b"v", b"g": b"7"}
+    assert d[b"zm"] == {b"k": b"v"}
+    assert sorted(d[b"z1"]) == [(b"a", 1.5), (b"b", float("inf")), (b"c", float("-inf"))]
+
+
+def test_listpack_types():
+    enc = encode_string
+    body = (b"\x12" + enc(b"q2") + b"\x02" + b"\x02" + enc(listpack_encode([b"a", 1])) + b"\x01" + enc(b"plain")
+            + b"\x10" + enc(b"h") + enc(listpack_encode([b"f", b"v"]))
+            + b"\x11" + enc(b"z") + enc(listpack_encode([b"m", 2, b"n", b"2.5"]))
+            + b"\x14" + enc(b"s") + enc(listpack_encode([b"a", 3]))
+            + b"\x19" + enc(b"hx") + struct.pack("<q", 5) + enc(listpack_encode([b"f", b"v", 0, b"g", b"w", 99]))
+            + b"\x18" + enc(b"hm") + struct.pack("<q", 5) + b"\x02" + b"\x00" + enc(b"f") + enc(b"v")
+            + b"\x03" + enc(b"g") + enc(b"w"))
+    d = read_rdb(_file(body, 12)).dbs[0].data
+    assert d[b"q2"] == [b"a", b"1", b"plain"]
+    assert d[b"h"] == {b"f": b"v"}
+    assert d[b"z"] == [(b"m", 2.0), (b"n", 2.5)]
+    assert d[b"s"] == {b"a", b"3"}
+    assert d[b"hx"] == {b"f": b"v", b"g": b"w"}
+    assert d[b"hm"] == {b"f": b"v", b"g": b"w"}
+
+
+def test_empty_collections_are_skipped():
+    r = read_rdb(_file(b"\x01\x01k\x00" + b"\x00\x01s\x01v"))
+    assert r.dbs[0].data == {b"s": b"v"}
+
+
+@pytest.mark.parametrize("body,message", [
+    (b"\x07\x01k\x81" + struct.pack(">Q", (12345 << 10) | 1), "modules are not supported"),
+    (b"\xf7\x81" + struct.pack(">Q", 1 << 10), "modules are not supported"),
+    (b"\x1a\x01k", "unknown object type 26"),
+    (b"\x00\x01k\x05ab", "unexpected end of data"),
+    (b"\x00\x01k\xc4", "unknown string encoding"),
+    (b"\x02\x01k\x02\x01a\x01a", "duplicate set member"),
+    (b"\x00\x01k\x01v\x00\x01k\x01w", "duplicate key"),
+    (b"\x05\x01k\x01\x01m" + struct.pack("<d", float("nan")), "NaN"),
+    (b"\x00\x01k\xc3\x05\x0a\x00abcd", "invalid LZF data"),
+    (b"\xf6", "pre-release"),
+])
+def test_corrupt_files(body, message):
+    with pytest.raises(RdbError, match=message):
+        read_rdb(_file(body))
+
+
+def test_module_name():
+    module_id = 0
+    for ch in "ReJSON-RL":
+        module_id = (module_id << 6) | "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".index(ch)
+    assert module_name((module_id << 10) | 3) == "ReJSON-RL"
+
+
+def test_bad_headers():
+    for data, message in [(b"", "signature"), (b"RODIS0009", "signature"), (b"REDISxxxx", "version"),
+                          (b"REDIS0013\xff", "version 13"), (b"REDIS0000\xff", "version 0")]:
+        with pytest.raises(RdbError, match=message):
+            read_rdb(data)
+
+
+def test_wrong_checksum():
+    f = write_rdb([(0, {b"a": b"b"}, {})])
+    with pytest.raises(RdbError, match="checksum"):
+        read_rdb(f[:-1] + bytes((f[-1] ^ 0x55,)))
+
+
+def _sample_file() -> bytes:
+    return write_rdb([(0, dict(VALUES), {b"str": 123}), (3, {b"x": [b"1", b"2"]}, {})],
+                     aux=[(b"redis-ver", b"7.4.0")], functions=[b"#!lua name=l\nreturn 1"])
+
+
+def test_every_truncation_is_an_rdb_error():
+    f = _sample_file()
+    for n in range(len(f)):
+        with pytest.raises(RdbError):
+            read_rdb(f[:n])
+
+
+def test_random_corruption_never_escapes_as_another_exception():
+    f = _sample_file()
+    rng = random.Random(7)
+    for _ in range(1500):
+        body = bytearray(f[:-8])
+        for _ in range(rng.randint(1, 3)):
+            body[rng.randrange(9, len(body))] = rng.randrange(256)
+        data = bytes(body) + crc64(0, body).to_bytes(8, "little")
+        try:
+            read_rdb(data)
+        except RdbError:
+            pass
+    for _ in range(500):
+        p = bytearray(dump_payload(VALUES[b"stream"] if rng.random() < 0.5 else VALUES[b"zset"])[:-10])
+        p[rng.randrange(len(p))] = rng.randrange(256)
+        try:
+            load_dump_payload(bytes(p) + b"\x0a\x00" + b"\x00" * 8)
+        except RdbError:
+            pass
