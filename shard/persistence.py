@@ -39,7 +39,7 @@ class PersistenceState:
 
     __slots__ = ("child_pid", "child_start", "child_dirty", "child_purpose", "last_bgsave_ok",
                  "last_bgsave_time", "saves", "loading", "keys_loaded", "keys_expired", "sync_children",
-                 "scheduled", "functions")
+                 "scheduled", "functions", "last_try")
 
     def __init__(self):
         self.child_pid = 0  # the BGSAVE child, 0 if none
@@ -54,6 +54,7 @@ class PersistenceState:
         self.keys_expired = 0
         self.sync_children: dict = {}  # pid -> callback, for replication snapshots
         self.scheduled = False  # BGSAVE SCHEDULE waiting for the running child
+        self.last_try = 0.0  # time() of the last BGSAVE attempt
         self.functions: list = []  # library sources loaded from a file, kept for the next save while
         # the server has no function engine (no rdb_functions / rdb_load_functions)
 
@@ -157,7 +158,7 @@ def load_bytes(server, data, flush: bool = True, merge: bool = False) -> None:
                     expired += 1
                     continue
                 expires_out[key] = when
-            data_out[key] = from_codec(value, server)
+            data_out[key] = value if type(value) is bytes else from_codec(value, server)
         loaded += len(data_out)
         new[dbid] = (data_out, expires_out)
     load_functions = getattr(server, "rdb_load_functions", None)
@@ -293,6 +294,7 @@ def bgsave(server) -> None:
     """BGSAVE: fork a child that writes dir/dbfilename. The caller checks no save is running."""
     st = state(server)
     path = rdb_path(server)
+    st.last_try = time.time()
     st.child_start = time.monotonic()
     st.child_dirty = server.dirty
     pid, rfd = _fork_child(server, lambda: _write_file(path, snapshot_bytes(server)))
@@ -358,3 +360,55 @@ def info_fields(server) -> dict:
         "rdb_last_load_keys_expired": st.keys_expired,
         "rdb_last_load_keys_loaded": st.keys_loaded,
     }
+
+
+# --- save points ----------------------------------------------------------------------------------
+
+BGSAVE_RETRY_DELAY = 5  # seconds before retrying a failed automatic save (CONFIG_BGSAVE_RETRY_DELAY)
+_parsed_save: tuple = ("", [])
+
+
+def save_points(server) -> list:
+    """The `save` setting as [(seconds, changes), ...]."""
+    global _parsed_save
+    text = server.config.values.get("save", "")
+    if text != _parsed_save[0]:
+        nums = [int(x) for x in text.split()]
+        _parsed_save = (text, list(zip(nums[0::2], nums[1::2])))
+    return _parsed_save[1]
+
+
+def cron(server) -> None:
+    """serverCron's part: start a BGSAVE when a save point is reached (`save <seconds> <changes>`:
+    at least `changes` writes and more than `seconds` since the last save), and a scheduled one."""
+    st = state(server)
+    if st.child_pid:
+        return
+    if st.scheduled:
+        st.scheduled = False
+        bgsave(server)
+        return
+    points = save_points(server)
+    if not points:
+        return
+    now = time.time()
+    if not st.last_bgsave_ok and now - st.last_try <= BGSAVE_RETRY_DELAY:
+        return
+    for seconds, changes in points:
+        if server.dirty >= changes and now - server.lastsave > seconds:
+            log.warning("%d changes in %d seconds. Saving...", changes, seconds)
+            try:
+                bgsave(server)
+            except OSError as e:
+                log.warning("Can't save in background: fork: %s", e)
+                st.last_bgsave_ok = False
+            return
+
+
+def save_on_shutdown(server) -> None:
+    """prepareForShutdown: with save points configured, a last foreground SAVE."""
+    if save_points(server):
+        try:
+            save(server)
+        except (OSError, RdbError) as e:
+            log.warning("Error trying to save the DB on shutdown: %s", e)

@@ -20,6 +20,8 @@ from amr_emulator.protocol.resp import Push
 from . import config as shard_config
 from .dispatch import build_table
 from .keyspace import NOTIFY_KEYEVENT, NOTIFY_KEYSPACE, Database, ExpiryCycle
+from .persistence import cron as persistence_cron
+from .persistence import save_on_shutdown
 from .session import Client
 
 log = logging.getLogger("shard")
@@ -291,6 +293,10 @@ class Server:
             self.expiry.run()
         except Exception:
             log.exception("active expiry")
+        try:
+            persistence_cron(self)
+        except Exception:
+            log.exception("save points")
         if self.pause_mode and monotonic() >= self.pause_end:
             self.unpause()
         self._cron = self.loop.call_later(1 / max(1, self.hz), self._cron_tick)
@@ -330,6 +336,7 @@ class Server:
 
     def request_stop(self) -> None:
         if self.loop is not None:
+            save_on_shutdown(self)  # with save points configured, as Redis's SIGTERM handling
             self.loop.create_task(self.stop())
 
     async def serve_forever(self) -> None:

@@ -198,18 +198,18 @@ def test_bgsave_keeps_serving(tmp_path):
     shard = start_shard("--config", "dir=" + str(tmp_path), "--config", "dbfilename=bg.rdb")
     try:
         conn = RawConnection(shard.host, shard.port)
-        n = 100_000
+        n = 40_000
         for start in range(0, n, 10_000):
             args = []
             for i in range(start, start + 10_000):
-                args += ["key:%d" % i, "value-%d" % i]
+                args += ["key:%d" % i, "value-%d" % i + "x" * 100]
             conn.call("MSET", *args)
         conn.call("RPUSH", "list", "a", "b")
         lastsave = value(conn, "LASTSAVE")
         assert conn.call("BGSAVE") == b"+Background saving started\r\n"
         # the shard serves while the child writes
         assert conn.call("SET", "during", "1") == b"+OK\r\n"
-        assert conn.call("GET", "key:5") == b"$7\r\nvalue-5\r\n"
+        assert conn.call("GET", "key:5") == b"$107\r\nvalue-5" + b"x" * 100 + b"\r\n"
         info = conn.call("INFO", "persistence").decode()
         if "rdb_bgsave_in_progress:1" in info:
             assert conn.call("BGSAVE") == b"-ERR Background save already in progress\r\n"
@@ -255,3 +255,21 @@ def test_debug_reload(tmp_path):
         conn.close()
     finally:
         shard.stop()
+
+
+def test_save_points_and_save_on_shutdown(tmp_path):
+    shard = start_shard("--config", "dir=" + str(tmp_path), "--config", "dbfilename=auto.rdb",
+                        "--config", "save=1 2 3600 1")
+    try:
+        conn = RawConnection(shard.host, shard.port)
+        assert conn.call("CONFIG", "GET", "save") == b"*2\r\n$4\r\nsave\r\n$10\r\n1 2 3600 1\r\n"
+        conn.call("SET", "a", "1")
+        conn.call("SET", "b", "2")
+        _wait(conn, "rdb_saves", "1", timeout=10)  # 2 changes, more than 1 s after the start
+        _wait(conn, "rdb_bgsave_in_progress", "0")
+        assert read_rdb((tmp_path / "auto.rdb").read_bytes()).dbs[0].data == {b"a": b"1", b"b": b"2"}
+        conn.call("SET", "c", "3")  # one change: only the 3600 s point applies, not reached
+        conn.close()
+    finally:
+        shard.stop()  # SIGTERM: with save points configured, a last SAVE
+    assert set(read_rdb((tmp_path / "auto.rdb").read_bytes()).dbs[0].data) == {b"a", b"b", b"c"}

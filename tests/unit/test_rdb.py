@@ -44,17 +44,16 @@ def test_crc64_matches_the_bitwise_definition():
         assert crc64(0, data) == _crc64_bitwise(data)
 
 
-def test_crc64_continues_and_wide_path_agrees():
-    data = os.urandom(200_003)
-    whole = crc64(0, data)
-    assert crc64(crc64(0, data[:77_777]), data[77_777:]) == whole
+def test_crc64_continues_and_parallel_path_agrees():
     crc_module = sys.modules["amr_emulator.protocol.rdb.crc64"]
-    saved = crc_module._WIDE_MIN
-    crc_module._WIDE_MIN = 1 << 40  # byte table only
-    try:
-        assert crc64(0, data) == whole
-    finally:
-        crc_module._WIDE_MIN = saved
+    data = os.urandom(300_003)
+    whole = crc_module._crc64_bytes(0, data)
+    assert crc64(0, data) == whole  # the parallel path
+    assert crc64(0, memoryview(data)) == whole
+    assert crc64(crc64(0, data[:77_777]), data[77_777:]) == whole
+    start = crc_module._crc64_bytes(0, b"prefix")
+    assert crc64(start, data) == crc_module._crc64_bytes(0, b"prefix" + data)
+    assert crc_module._crc64_parallel(0, data[:70_001], 256) == crc_module._crc64_bytes(0, data[:70_001])
 
 
 # --- LZF --------------------------------------------------------------------------------------------

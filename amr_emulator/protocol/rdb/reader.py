@@ -412,8 +412,19 @@ def read_rdb(data) -> RdbFile:
     selected = False
     expire = -1
     idle = freq = None
+    end = len(buf)
     while True:
-        op = r.byte()
+        p = r.pos
+        if p >= end:
+            r.fail("unexpected end of data")
+        op = buf[p]
+        r.pos = p + 1
+        if op == T_STRING and expire == -1 and idle is None and freq is None:  # the common case, inlined
+            key = r.string()
+            if key in db.data:
+                r.fail("duplicate key %r" % key[:64])
+            db.data[key] = r.string()
+            continue
         if op == OP_EOF:
             break
         if op == OP_SELECTDB:
