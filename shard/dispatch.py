@@ -134,7 +134,7 @@ def process_command(c, argv: list) -> None:
     if c.pubsub_count and c.resp == 2 and not entry.allowed_in_pubsub:
         _reject(c, errors.pubsub_context(entry.name), entry)
         return
-    if entry.denyoom and server.maxmemory and c.multi is None and server.over_maxmemory():
+    if entry.denyoom and server.maxmemory and c.multi is None and not c.is_master and server.over_maxmemory():
         _reject(c, errors.OOM, entry)
         return
     if entry.is_write and server.is_replica and server.replica_read_only and not c.is_master:

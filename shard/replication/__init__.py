@@ -31,6 +31,7 @@ def new_replid() -> str:
 class Replication(Primary, ReplicaSide):
     def __init__(self, server):
         self.server = server
+        server.applying_master = False  # a replica runs its primary's stream (keyspace.lookup reads it)
         self.replid = new_replid()
         self.replid2 = "0" * 40
         self.master_repl_offset = 0

@@ -222,6 +222,7 @@ class MasterLink(asyncio.Protocol):
 
         relay = []
         mc.in_batch = True
+        server.applying_master = True  # keys the primary has not expired yet are still there for it
         try:
             for argv in requests:
                 n = _canonical_size(argv)
@@ -234,6 +235,7 @@ class MasterLink(asyncio.Protocol):
                 if mc.closing:
                     break
         finally:
+            server.applying_master = False
             mc.in_batch = False
             mc.out = []
         if relay:
@@ -289,6 +291,7 @@ class ReplicaSide:
         self.master_host = host
         self.master_port = port
         server.is_replica = True
+        server.master_host, server.master_port = host, port  # CONFIG GET replicaof
         server.config.values["replicaof"] = f"{host} {port}"
         if was_master:
             self.flush()
@@ -312,6 +315,7 @@ class ReplicaSide:
             self.master_client = None
         self.cached = None
         server.is_replica = False
+        server.master_host, server.master_port = None, 0
         server.config.values["replicaof"] = ""
         self.shift_replid()
         self.disconnect_replicas()

@@ -9,6 +9,9 @@ import time
 import pytest
 import redis
 
+from amr_emulator.protocol.resp import encode_command
+from tests.servers import RawConnection
+
 from tests.replication.support import (caught_up, client, dataset, fill_every_type, link_up, repl_info, servers,
                                        stats, wait_until)
 
@@ -189,3 +192,24 @@ def test_wait_min_replicas_and_stale_data():
         assert q.get("x") == b"1"
         assert q.execute_command("REPLICAOF", "NO", "ONE") == b"OK"
         q.set("y", 2)  # a primary now: writable
+
+
+def test_replica_applies_the_stream_to_keys_it_sees_as_expired():
+    """The primary's stream sees a key until the primary deletes it, even when the replica's clock
+    says it expired (here the replica is held up past the TTL): PERSIST must land."""
+    with servers() as start:
+        sp = start("shard")
+        p = client(sp)
+        sq = _replica_of(start, sp)
+        q = client(sq)
+        wait_until(lambda: caught_up(p, q), what="sync")
+        hold = RawConnection(sq.host, sq.port)
+        hold.call("PING")
+        hold.send(encode_command("DEBUG", "SLEEP", "0.5"))  # sent before the primary's writes
+        p.set("k", "v", px=200)
+        assert p.persist("k")
+        assert hold.read_reply() == b"+OK\r\n"
+        hold.close()
+        wait_until(lambda: caught_up(p, q), what="the stream")
+        assert q.get("k") == b"v"
+        assert q.ttl("k") == -1
