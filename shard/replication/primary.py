@@ -211,7 +211,7 @@ class Primary:
         if not pre_psync:
             c.send(b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), offset))
         background = getattr(persistence, "snapshot_in_background", None)
-        if background is not None and hasattr(os, "fork"):
+        if background is not None and hasattr(os, "fork") and not getattr(self, "foreground_snapshots", False):
             try:
                 background(server, lambda data: self.snapshot_done(c, a, data, offset),
                            repl_id=self.replid, repl_offset=offset)
@@ -224,8 +224,10 @@ class Primary:
     def snapshot_done(self, c, a, rdb, offset) -> None:
         if self.replicas.get(c) is not a:
             return  # the replica went away meanwhile
-        if rdb is None:
-            log.info("Snapshot for replica %s failed: disconnecting it", c.addr)
+        if rdb is None:  # the child failed (e.g. no writable dir): a snapshot of now would not match
+            log.warning("Background snapshot for replica %s failed: disconnecting it, it will retry "
+                        "(with a snapshot in the foreground)", c.addr)
+            self.foreground_snapshots = True
             self.replicas.pop(c, None)
             if c.transport is not None:
                 c.closing = True

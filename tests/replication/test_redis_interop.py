@@ -133,3 +133,28 @@ def test_role_and_info_replication_shapes():
         wait_until(lambda: not link_up(sqc) and not link_up(rqc), what="links down")
         assert _shape(repl_info(sqc)) == _shape(repl_info(rqc))
         assert sqc.execute_command("ROLE")[3] in (b"connect", b"connecting")
+
+
+def test_masterauth_both_ways():
+    """A password-protected primary: the replica AUTHs with masterauth (and masteruser)."""
+    with servers() as start:
+        shard = start("shard", "--requirepass", "s3cret")
+        real = start("redis", "--masterauth", "s3cret", "--replicaof", shard.host, str(shard.port))
+        p = client(shard, password="s3cret")
+        q = client(real)
+        p.set("a", "1")
+        wait_until(lambda: caught_up(p, q), what="redis to sync with AUTH")
+        assert q.get("a") == b"1"
+
+        real2 = start("redis", "--requirepass", "pw2", *FAST_REDIS)
+        p2 = client(real2, password="pw2")
+        p2.set("b", "2")
+        for auth in (("--config", "masterauth=pw2"), ("--config", "masterauth=pw2", "--config", "masteruser=default")):
+            sq = start("shard", *auth, "--config", f"replicaof={real2.host} {real2.port}")
+            q2 = client(sq)
+            wait_until(lambda: caught_up(p2, q2), what="the shard to sync with AUTH")
+            assert q2.get("b") == b"2"
+        bad = start("shard", "--config", "masterauth=wrong", "--config", f"replicaof={real2.host} {real2.port}")
+        qb = client(bad)
+        wait_until(lambda: repl_info(qb).get("master_link_down_since_seconds") is not None, what="a refused link")
+        assert not link_up(qb)
