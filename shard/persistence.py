@@ -20,12 +20,13 @@ has `rdb_load_functions(list_of_sources)`, loading calls it (the functions famil
 """
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import time
 from collections import deque
 
-from amr_emulator.protocol.rdb import RdbError, Stream, ZSetPairs, read_rdb, write_rdb
+from amr_emulator.protocol.rdb import RdbError, Stream, ZSetPairs, read_rdb, write_rdb_to
 
 from .structures.zset import ZSet
 
@@ -124,10 +125,17 @@ def _aux_fields(server, repl_id, repl_offset) -> list:
 
 def snapshot_bytes(server, repl_id=None, repl_offset=None) -> bytes:
     """The whole keyspace as an RDB file."""
+    chunks: list = []
+    snapshot_to(server, chunks.append, repl_id, repl_offset)
+    return b"".join(chunks)
+
+
+def snapshot_to(server, write, repl_id=None, repl_offset=None) -> int:
+    """The whole keyspace as an RDB file handed to `write(bytes)` in pieces; the file's size."""
     functions = getattr(server, "rdb_functions", None)
-    return write_rdb(((db.id, db.data, db.expires) for db in server.dbs),
-                     aux=_aux_fields(server, repl_id, repl_offset),
-                     functions=functions() if functions is not None else state(server).functions)
+    return write_rdb_to(write, ((db.id, db.data, db.expires) for db in server.dbs),
+                        aux=_aux_fields(server, repl_id, repl_offset),
+                        functions=functions() if functions is not None else state(server).functions)
 
 
 def load_bytes(server, data, flush: bool = True, merge: bool = False) -> None:
@@ -148,17 +156,17 @@ def load_bytes(server, data, flush: bool = True, merge: bool = False) -> None:
     loaded = expired = 0
     new = {}
     for dbid, pdb in parsed.dbs.items():
-        data_out = {}
-        expires_out = {}
-        pexp = pdb.expires
-        for key, value in pdb.data.items():
-            when = pexp.get(key) if pexp else None
-            if when is not None:
-                if primary and when < now:
-                    expired += 1
-                    continue
-                expires_out[key] = when
-            data_out[key] = value if type(value) is bytes else from_codec(value, server)
+        data_out = pdb.data  # the reader's own dict: converted in place
+        for key, value in data_out.items():
+            if type(value) is not bytes:
+                data_out[key] = from_codec(value, server)
+        expires_out = pdb.expires
+        if primary:
+            gone = [key for key, when in expires_out.items() if when < now]
+            for key in gone:
+                del data_out[key]
+                del expires_out[key]
+            expired += len(gone)
         loaded += len(data_out)
         new[dbid] = (data_out, expires_out)
     load_functions = getattr(server, "rdb_load_functions", None)
@@ -223,19 +231,27 @@ def load_at_startup(server) -> None:
                     time.monotonic() - t0, st.keys_loaded, st.keys_expired)
 
 
-def _write_file(path: str, data: bytes) -> None:
+def _write_snapshot(server, path: str, repl_id=None, repl_offset=None) -> None:
+    """The snapshot into `path`: written to a temporary file, synced, renamed (as rdbSave)."""
     tmp = os.path.join(os.path.dirname(path) or ".", "temp-%d.rdb" % os.getpid())
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            snapshot_to(server, f.write, repl_id, repl_offset)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 def save(server) -> None:
     """SAVE: write the snapshot in the foreground. OSError on failure."""
     st = state(server)
-    _write_file(rdb_path(server), snapshot_bytes(server))
+    _write_snapshot(server, rdb_path(server))
     server.dirty = 0
     server.lastsave = int(time.time())
     st.last_bgsave_ok = True
@@ -253,6 +269,7 @@ def _fork_child(server, work) -> tuple[int, int]:
     if pid == 0:  # child
         code = 1
         try:
+            gc.disable()  # a collection would touch (and so copy) every page of the parent's heap
             os.close(r)
             work()
             code = 0
@@ -297,7 +314,7 @@ def bgsave(server) -> None:
     st.last_try = time.time()
     st.child_start = time.monotonic()
     st.child_dirty = server.dirty
-    pid, rfd = _fork_child(server, lambda: _write_file(path, snapshot_bytes(server)))
+    pid, rfd = _fork_child(server, lambda: _write_snapshot(server, path))
     st.child_pid = pid
     log.warning("Background saving started by pid %d", pid)
 
@@ -325,7 +342,7 @@ def snapshot_in_background(server, on_done, repl_id=None, repl_offset=None) -> i
     The snapshot is the keyspace at the time of the call. Returns the child's pid."""
     st = state(server)
     path = os.path.join(os.getcwd(), "temp-sync-%d-%d.rdb" % (os.getpid(), time.monotonic_ns()))
-    pid, rfd = _fork_child(server, lambda: _write_file(path, snapshot_bytes(server, repl_id, repl_offset)))
+    pid, rfd = _fork_child(server, lambda: _write_snapshot(server, path, repl_id, repl_offset))
     st.sync_children[pid] = on_done
 
     def done(ok: bool) -> None:

@@ -1,7 +1,7 @@
 """Redis's RDB format, sans-IO: files (read: versions 1-12, every encoding Redis 7.x writes; write:
 version 10) and DUMP payloads. See model.py for the values it reads and writes.
 
-    read_rdb(data) -> RdbFile          write_rdb(dbs, aux, functions) -> bytes
+    read_rdb(data) -> RdbFile          write_rdb(dbs, aux, functions) -> bytes   (write_rdb_to: in pieces)
     dump_payload(value) -> bytes       verify_dump_payload(p) -> bool     load_dump_payload(p) -> value
 """
 from __future__ import annotations
@@ -13,12 +13,12 @@ from .lzf import LzfError, lzf_compress, lzf_decompress
 from .model import (RdbDatabase, RdbError, RdbFile, Stream, StreamConsumer, StreamGroup, StreamPendingEntry,
                     ZSetPairs)
 from .reader import MAX_VERSION, read_rdb, read_value
-from .writer import RDB_VERSION, dump_payload, encode_length, encode_string, encode_value, write_rdb
+from .writer import RDB_VERSION, dump_payload, encode_length, encode_string, encode_value, write_rdb, write_rdb_to
 
 __all__ = ["crc64", "LzfError", "lzf_compress", "lzf_decompress", "RdbDatabase", "RdbError", "RdbFile", "Stream",
            "StreamConsumer", "StreamGroup", "StreamPendingEntry", "ZSetPairs", "MAX_VERSION", "read_rdb",
            "read_value", "RDB_VERSION", "dump_payload", "encode_length", "encode_string", "encode_value",
-           "write_rdb", "verify_dump_payload", "load_dump_payload"]
+           "write_rdb", "write_rdb_to", "verify_dump_payload", "load_dump_payload"]
 
 
 def verify_dump_payload(payload: bytes, max_version: int = MAX_VERSION, check_crc: bool = True) -> bool:

@@ -420,10 +420,24 @@ def read_rdb(data) -> RdbFile:
         op = buf[p]
         r.pos = p + 1
         if op == T_STRING and expire == -1 and idle is None and freq is None:  # the common case, inlined
+            data = db.data
+            if p + 2 < end:
+                kl = buf[p + 1]
+                ke = p + 2 + kl
+                if kl < 64 and ke < end:
+                    vl = buf[ke]
+                    ve = ke + 1 + vl
+                    if vl < 64 and ve <= end:
+                        key = buf[p + 2:ke]
+                        if key in data:
+                            r.fail("duplicate key %r" % key[:64])
+                        data[key] = buf[ke + 1:ve]
+                        r.pos = ve
+                        continue
             key = r.string()
-            if key in db.data:
+            if key in data:
                 r.fail("duplicate key %r" % key[:64])
-            db.data[key] = r.string()
+            data[key] = r.string()
             continue
         if op == OP_EOF:
             break

@@ -16,8 +16,8 @@ from .crc64 import crc64
 from .encodings import canonical_int, listpack_encode
 from .lzf import lzf_compress
 from .model import RdbError, Stream, ZSetPairs
-from .reader import (OP_AUX, OP_EOF, OP_EXPIRETIME_MS, OP_FUNCTION2, OP_RESIZEDB, OP_SELECTDB, T_HASH, T_LIST,
-                     T_SET, T_STREAM_LISTPACKS_2, T_STRING, T_ZSET_2)
+from .reader import (OP_EOF, OP_FUNCTION2, OP_RESIZEDB, OP_SELECTDB, T_HASH, T_LIST, T_SET, T_STREAM_LISTPACKS_2,
+                     T_STREAM_LISTPACKS_3, T_STRING, T_ZSET_2)
 
 RDB_VERSION = 10
 STREAM_NODE_MAX_ENTRIES = 100
@@ -66,7 +66,7 @@ def _ms(t: int) -> bytes:
     return pack("<q", t)
 
 
-def _encode_stream(s: Stream, out: list, es) -> None:
+def _encode_stream(s: Stream, out: list, es, v3: bool) -> int:
     entries = s.entries
     nodes = [entries[i:i + STREAM_NODE_MAX_ENTRIES] for i in range(0, len(entries), STREAM_NODE_MAX_ENTRIES)]
     out.append(encode_length(len(nodes)))
@@ -104,13 +104,17 @@ def _encode_stream(s: Stream, out: list, es) -> None:
         for c in g.consumers:
             out.append(es(c.name))
             out.append(_ms(c.seen_time))
+            if v3:
+                out.append(_ms(c.active_time))
             out.append(encode_length(len(c.pending)))
             for eid in c.pending:
                 out.append(_stream_id(eid))
+    return T_STREAM_LISTPACKS_3 if v3 else T_STREAM_LISTPACKS_2
 
 
-def encode_value(value, out: list, compress: bool = False) -> int:
-    """Append the serialization of `value` to `out` (a list of bytes); its RDB object type."""
+def encode_value(value, out: list, compress: bool = False, version: int = RDB_VERSION) -> int:
+    """Append the serialization of `value` to `out` (a list of bytes); its RDB object type. Streams
+    are written as STREAM_LISTPACKS_3 (with consumers' active times) when `version` >= 11."""
     es = encode_string
     t = type(value)
     if t is bytes:
@@ -131,8 +135,7 @@ def encode_value(value, out: list, compress: bool = False) -> int:
             out.append(es(v, compress))
         return T_HASH
     if t is Stream:
-        _encode_stream(value, out, es)
-        return T_STREAM_LISTPACKS_2
+        return _encode_stream(value, out, es, version >= 11)
     if t is ZSetPairs or getattr(value, "TYPE_NAME", None) == b"zset":
         pairs = value if t is ZSetPairs else list(value.items())
         out.append(encode_length(len(pairs)))
@@ -143,8 +146,7 @@ def encode_value(value, out: list, compress: bool = False) -> int:
         return T_ZSET_2
     to_stream = getattr(value, "to_rdb_stream", None)
     if to_stream is not None:
-        _encode_stream(to_stream(), out, es)
-        return T_STREAM_LISTPACKS_2
+        return _encode_stream(to_stream(), out, es, version >= 11)
     raise RdbError("cannot serialize a value of type %s" % t.__name__)
 
 
@@ -154,26 +156,47 @@ def _aux(out: list, name: bytes, value) -> None:
     out.append(encode_string(value if isinstance(value, bytes) else str(value).encode()))
 
 
-def write_rdb(dbs, aux=(), functions=(), compress: bool = False) -> bytes:
-    """A whole RDB file (version 10).
+def write_rdb(dbs, aux=(), functions=(), compress: bool = False, version: int = RDB_VERSION) -> bytes:
+    """A whole RDB file (version 10 unless told: 11 and 12 differ only in how streams are written).
 
     dbs: iterable of (dbid, data, expires): `data` a mapping key -> value (or an iterable of
     (key, value) pairs with len()), `expires` a mapping key -> ms since the epoch.
     aux: (name, value) pairs, written in order (values: bytes, int or str).
     functions: the source code of each function library.
     """
-    out: list = [b"REDIS%04d" % RDB_VERSION]
+    chunks: list = []
+    write_rdb_to(chunks.append, dbs, aux, functions, compress, version)
+    return b"".join(chunks)
+
+
+_FLUSH_BYTES = 1 << 20  # write_rdb_to hands out pieces of about this size (the CRC is fast on such)
+
+
+def write_rdb_to(write, dbs, aux=(), functions=(), compress: bool = False, version: int = RDB_VERSION) -> int:
+    """write_rdb, handing the file to `write(bytes)` in pieces of about 1 MiB instead of building it
+    whole (a snapshot of a large keyspace need not fit in memory twice). Returns the file's size."""
+    crc = 0
+    size = 0
+
+    def flush(out: list) -> None:
+        nonlocal crc, size
+        piece = b"".join(out)
+        out.clear()
+        crc = crc64(crc, piece)
+        size += len(piece)
+        write(piece)
+
+    out: list = [b"REDIS%04d" % version]
     for name, value in aux:
         _aux(out, name if isinstance(name, bytes) else name.encode(), value)
     for code in functions:
         out.append(bytes((OP_FUNCTION2,)))
         out.append(encode_string(code))
-    chunks = [b"".join(out)]
     for dbid, data, expires in dbs:
         if not data:
             continue
-        out = [bytes((OP_SELECTDB,)), encode_length(dbid), bytes((OP_RESIZEDB,)), encode_length(len(data)),
-               encode_length(len(expires))]
+        out += [bytes((OP_SELECTDB,)), encode_length(dbid), bytes((OP_RESIZEDB,)), encode_length(len(data)),
+                encode_length(len(expires))]
         append = out.append
         items = data.items() if hasattr(data, "items") else data
         for key, value in items:
@@ -185,16 +208,19 @@ def write_rdb(dbs, aux=(), functions=(), compress: bool = False) -> bytes:
             before = len(out)
             append(b"")  # the type byte, filled in below
             append(encode_string(key, compress))
-            t = encode_value(value, out, compress)
+            t = encode_value(value, out, compress, version)
             out[before] = _TYPE_BYTES[t]
-            if len(out) > 4096:
-                chunks.append(b"".join(out))
-                out = []
-                append = out.append
-        chunks.append(b"".join(out))
-    chunks.append(bytes((OP_EOF,)))
-    body = b"".join(chunks)
-    return body + crc64(0, body).to_bytes(8, "little")
+            if len(out) > 8192:  # join what is pending; hand it out once it reaches _FLUSH_BYTES
+                joined = b"".join(out)
+                out.clear()
+                append(joined)
+                if len(joined) >= _FLUSH_BYTES:
+                    flush(out)
+    out.append(bytes((OP_EOF,)))
+    flush(out)
+    trailer = crc.to_bytes(8, "little")
+    write(trailer)
+    return size + 8
 
 
 _TYPE_BYTES = [bytes((i,)) for i in range(256)]
@@ -203,6 +229,6 @@ _TYPE_BYTES = [bytes((i,)) for i in range(256)]
 def dump_payload(value, compress: bool = False, version: int = RDB_VERSION) -> bytes:
     """DUMP's serialization: type byte, value, 2-byte RDB version and CRC64 (both little endian)."""
     out: list = [b""]
-    out[0] = _TYPE_BYTES[encode_value(value, out, compress)]
+    out[0] = _TYPE_BYTES[encode_value(value, out, compress, version)]
     body = b"".join(out) + pack("<H", version)
     return body + crc64(0, body).to_bytes(8, "little")
