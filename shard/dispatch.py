@@ -198,12 +198,14 @@ def propagate_effects(c, argv: list) -> None:
     """Send the command's effects to replicas: the request itself, unless the handler rewrote it
     (`c.propagate_as`), as Redis's rewriteClientCommandVector / alsoPropagate."""
     rewritten = c.rewritten
+    server = c.server
     if rewritten is None:
-        c.server.propagate(c.db.id, argv)
-        return
-    c.rewritten = None
-    for effect in rewritten:
-        c.server.propagate(c.db.id, effect)
+        server.propagate(c.db.id, argv)
+    else:
+        c.rewritten = None
+        for effect in rewritten:
+            server.propagate(c.db.id, effect)
+    c.woff = server.repl.master_repl_offset  # WAIT waits for replicas to reach this client's writes
 
 
 def run_exec(c, queued: list) -> list:

@@ -73,8 +73,7 @@ def wait_command(c, argv):
         raise RespError(errors.TIMEOUT_NOT_INTEGER)
     if timeout < 0:
         raise RespError(errors.TIMEOUT_NEGATIVE)
-    # the offset of everything written so far (Redis uses the client's own last write, c->woff)
-    offset = repl.master_repl_offset
+    offset = getattr(c, "woff", 0)  # this client's last write (set by dispatch.propagate_effects)
     acked = repl.count_acks(offset)
     if acked >= numreplicas or c.deny_blocking:
         return acked

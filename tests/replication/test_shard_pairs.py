@@ -213,3 +213,30 @@ def test_replica_applies_the_stream_to_keys_it_sees_as_expired():
         wait_until(lambda: caught_up(p, q), what="the stream")
         assert q.get("k") == b"v"
         assert q.ttl("k") == -1
+
+
+def test_wait_counts_the_clients_own_writes():
+    with servers() as start:
+        sp = start("shard")
+        p = client(sp)
+        sq = _replica_of(start, sp)
+        q = client(sq)
+        wait_until(lambda: caught_up(p, q), what="sync")
+        p.set("a", 1)
+        assert p.wait(1, 5000) == 1
+        other = client(sp)
+        assert other.wait(1, 0) == 1  # nothing written by this client: nothing to wait for
+        hold = RawConnection(sq.host, sq.port)
+        hold.call("PING")
+        hold.send(encode_command("DEBUG", "SLEEP", "1"))  # the replica stops applying for a second
+        p.set("held", 1)
+        assert p.wait(1, 200) == 0
+        assert hold.read_reply() == b"+OK\r\n"
+        hold.close()
+        assert p.wait(1, 5000) == 1
+        tx = p.pipeline(transaction=True)
+        tx.set("b", 2)
+        tx.incr("c")
+        tx.execute()
+        assert p.wait(1, 5000) == 1
+        assert q.get("b") == b"2" and q.get("c") == b"1"
