@@ -496,3 +496,28 @@ def test_write_in_pieces():
     assert whole == write_rdb([(0, data, {b"key:1": 5}), (1, {b"a": b"b"}, {})], aux=[(b"x", 1)])
     r = read_rdb(whole)
     assert r.dbs[0].data == data and r.dbs[1].data == {b"a": b"b"} and r.dbs[0].expires == {b"key:1": 5}
+
+
+def test_stream_v1():
+    """STREAM_LISTPACKS (Redis 5/6): no first ID, deletion record, entries-added or entries-read; the
+    reader derives them as Redis does."""
+    enc = encode_string
+    lp = listpack_encode([2, 1, 1, b"f", 0,  # master: 2 live, 1 deleted, fields [f]
+                          2, 0, 0, b"a", 4,  # 5-0 f=a (same fields)
+                          3, 0, 1, b"b", 4,  # 5-1 deleted
+                          0, 1, 0, 2, b"g", b"x", b"h", b"y", 8])  # 6-0 g=x h=y
+    body = (b"\x0f" + enc(b"s") + b"\x01" + enc(struct.pack(">QQ", 5, 0)) + enc(lp)
+            + b"\x02" + b"\x06\x00"  # length 2, last id 6-0
+            + b"\x02" + enc(b"g1") + b"\x05\x00"  # group g1 at 5-0
+            + b"\x01" + struct.pack(">QQ", 5, 0) + struct.pack("<q", 1234) + b"\x03"
+            + b"\x01" + enc(b"c") + struct.pack("<q", 99) + b"\x01" + struct.pack(">QQ", 5, 0)
+            + enc(b"g2") + b"\x06\x00" + b"\x00" + b"\x00")  # group g2 at the last id
+    s = read_rdb(_file(body, 9)).dbs[0].data[b"s"]
+    assert s.entries == [(5, 0, [b"f", b"a"]), (6, 0, [b"g", b"x", b"h", b"y"])]
+    assert (s.length, s.last_id, s.first_id, s.max_deleted_entry_id, s.entries_added) == (2, (6, 0), (5, 0), (0, 0), 2)
+    g1, g2 = s.groups
+    assert g1.entries_read == 1 and g2.entries_read == 2  # the first entry's counter; the last's
+    assert g1.pending == (StreamPendingEntry((5, 0), b"c", 1234, 3),)
+    assert g1.consumers == (StreamConsumer(b"c", 99, 99, ((5, 0),)),)
+    # and it is written back as a version-2 stream that reads the same
+    assert read_rdb(write_rdb([(0, {b"s": s}, {})])).dbs[0].data[b"s"] == s

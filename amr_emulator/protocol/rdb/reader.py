@@ -388,8 +388,11 @@ def _estimate_entries_read(gid, length, last_id, first_id, entries_added) -> int
         return entries_added
     if gid > last_id:
         return -1
+    # a v1 file records no deletion (max_deleted_entry_id is 0-0): no fragmentation ahead
     if gid < first_id:
-        return 0
+        return entries_added - length
+    if gid == first_id:
+        return entries_added - length + 1
     return -1
 
 
