@@ -73,8 +73,8 @@ class Stream:
 
     Files of RDB type STREAM_LISTPACKS (v1, Redis 5/6) carry no first_id / max_deleted_entry_id /
     entries_added / entries_read: the reader fills first_id from the entries, max_deleted_entry_id
-    (0, 0), entries_added = length, and entries_read as Redis estimates it (the number of entries up
-    to last_id if there was no deletion, else -1).
+    (0, 0), entries_added = length, and each group's entries_read as Redis estimates it
+    (streamEstimateDistanceFromFirstEverEntry: exact at the first and the last entry, else -1).
     """
 
     entries: list
