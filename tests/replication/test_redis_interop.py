@@ -156,5 +156,33 @@ def test_masterauth_both_ways():
             assert q2.get("b") == b"2"
         bad = start("shard", "--config", "masterauth=wrong", "--config", f"replicaof={real2.host} {real2.port}")
         qb = client(bad)
-        wait_until(lambda: repl_info(qb).get("master_link_down_since_seconds") is not None, what="a refused link")
+        wait_until(lambda: stats(p2)["acl_access_denied_auth"] >= 1, what="a refused AUTH")
         assert not link_up(qb)
+        assert qb.execute_command("ROLE")[3] != b"connected"
+
+
+@pytest.mark.parametrize("serve_stale", ["yes", "no"])
+def test_stale_data_during_a_slow_full_sync(serve_stale):
+    """While the snapshot arrives (redis-server made slow by rdb-key-save-delay), the replica serves
+    its old data or answers MASTERDOWN, as replica-serve-stale-data says."""
+    with servers() as start:
+        real = start("redis", *FAST_REDIS, "--rdb-key-save-delay", "100000")  # 0.1 s per key
+        p = client(real)
+        for i in range(20):
+            p.set(f"new:{i}", i)
+        shard = start("shard", "--config", f"replica-serve-stale-data={serve_stale}")
+        q = client(shard)
+        q.set("old", "1")
+        assert q.execute_command("REPLICAOF", real.host, str(real.port)) == b"OK"
+        info = wait_until(lambda: (lambda i: i if i.get("master_sync_in_progress") == 1 else None)(repl_info(q)),
+                          what="the transfer")
+        assert info["master_link_status"] == "down"
+        assert q.execute_command("ROLE")[3] == b"sync"
+        if serve_stale == "yes":
+            assert q.get("old") == b"1"
+        else:
+            with pytest.raises(Exception, match="^Link with MASTER is down and replica-serve-stale-data is set"):
+                q.get("old")
+        wait_until(lambda: link_up(q), timeout=30, what="the end of the slow sync")
+        assert q.get("old") is None
+        assert q.dbsize() == 20

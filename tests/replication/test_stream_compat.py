@@ -123,3 +123,28 @@ def test_stream_matches_redis(pair, name):
     ours, theirs = streams
     # the stream after a full sync starts with a SELECT on both; compare everything
     assert ours == theirs
+
+
+def test_pings_and_timeout_of_a_silent_replica():
+    """A PING every repl-ping-replica-period; a replica that never ACKs is dropped after repl-timeout."""
+    with servers() as start:
+        proc = start("shard", "--config", "repl-ping-replica-period=1", "--config", "repl-timeout=2")
+        replica = FakeReplica(proc)
+        replica.conn.sock.settimeout(10)
+        seen = []
+        while [b"PING"] not in seen:
+            value, end = None, 0
+            try:
+                value, end = decode_reply(replica.conn.buf)
+            except (IndexError, ValueError):
+                replica._fill()
+                continue
+            replica.conn.buf = replica.conn.buf[end:]
+            seen.append(value)
+        assert seen[-1] == [b"PING"]
+        with pytest.raises(ConnectionError):
+            while True:
+                replica._fill()  # until the primary gives up on us
+        c = RawConnection(proc.host, proc.port)
+        assert b"connected_slaves:0\r\n" in c.call("INFO", "replication")
+        c.close()
