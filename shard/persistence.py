@@ -23,6 +23,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import signal
 import time
 from collections import deque
 
@@ -40,7 +41,7 @@ class PersistenceState:
 
     __slots__ = ("child_pid", "child_start", "child_dirty", "child_purpose", "last_bgsave_ok",
                  "last_bgsave_time", "saves", "loading", "keys_loaded", "keys_expired", "sync_children",
-                 "scheduled", "functions", "last_try")
+                 "scheduled", "functions", "last_try", "child_killed")
 
     def __init__(self):
         self.child_pid = 0  # the BGSAVE child, 0 if none
@@ -56,6 +57,7 @@ class PersistenceState:
         self.sync_children: dict = {}  # pid -> callback, for replication snapshots
         self.scheduled = False  # BGSAVE SCHEDULE waiting for the running child
         self.last_try = 0.0  # time() of the last BGSAVE attempt
+        self.child_killed = False  # the BGSAVE child was stopped on purpose (FLUSHALL)
         self.functions: list = []  # library sources loaded from a file, kept for the next save while
         # the server has no function engine (no rdb_functions / rdb_load_functions)
 
@@ -321,6 +323,14 @@ def bgsave(server) -> None:
     def done(ok: bool) -> None:
         st.child_pid = 0
         st.last_bgsave_time = int(time.monotonic() - st.child_start)
+        if st.child_killed:  # killRDBChild: not an error, and the temporary file goes
+            st.child_killed = False
+            try:
+                os.unlink(os.path.join(os.path.dirname(path) or ".", "temp-%d.rdb" % pid))
+            except OSError:
+                pass
+            log.warning("Background saving terminated by signal")
+            return
         st.last_bgsave_ok = ok
         if ok:
             server.dirty = max(0, server.dirty - st.child_dirty)
@@ -429,3 +439,21 @@ def save_on_shutdown(server) -> None:
             save(server)
         except (OSError, RdbError) as e:
             log.warning("Error trying to save the DB on shutdown: %s", e)
+
+
+def flushall_hook(server) -> None:
+    """flushAllDataAndResetRDB, after FLUSHALL emptied the keyspace: stop a running BGSAVE child
+    (its snapshot is obsolete) and, with save points configured, save the empty dataset."""
+    st = state(server)
+    if st.child_pid:
+        st.child_killed = True
+        try:
+            os.kill(st.child_pid, signal.SIGUSR1)
+        except OSError:
+            pass
+    if save_points(server):
+        try:
+            save(server)
+        except (OSError, RdbError) as e:
+            log.warning("Failed saving the DB after FLUSHALL: %s", e)
+            st.last_bgsave_ok = False

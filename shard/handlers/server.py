@@ -30,6 +30,9 @@ def flushall_command(c, argv):
     server = c.server
     for db in server.dbs:
         server.dirty += db.flush()
+    from shard.persistence import flushall_hook
+
+    flushall_hook(server)  # stops a BGSAVE; saves the empty dataset when save points are set
     c.propagate_as(list(argv))  # replicated even when nothing was removed (forceCommandPropagation)
     return OK
 

@@ -224,11 +224,16 @@ def test_bgsave_keeps_serving(tmp_path):
         assert conn.call("EXEC") == b"*1\r\n+Background saving scheduled\r\n"
         _wait(conn, "rdb_saves", "2")
         _wait(conn, "rdb_bgsave_in_progress", "0")
+        parsed = read_rdb((tmp_path / "bg.rdb").read_bytes())
+        assert len(parsed.dbs[0].data) == n + 2  # both saves done: "during" is in the second
+        # FLUSHALL stops a running BGSAVE (its snapshot is obsolete): not an error, no file left
+        assert conn.call("BGSAVE") == b"+Background saving started\r\n"
+        assert conn.call("FLUSHALL") == b"+OK\r\n"
+        info = _wait(conn, "rdb_bgsave_in_progress", "0")
+        assert "rdb_last_bgsave_status:ok\r\n" in info
         conn.close()
     finally:
         shard.stop()
-    parsed = read_rdb((tmp_path / "bg.rdb").read_bytes())
-    assert len(parsed.dbs[0].data) == n + 2  # both saves done: "during" is in the second
     assert not [f for f in os.listdir(tmp_path) if f.startswith("temp-")]
 
 
@@ -268,8 +273,11 @@ def test_save_points_and_save_on_shutdown(tmp_path):
         _wait(conn, "rdb_saves", "1", timeout=10)  # 2 changes, more than 1 s after the start
         _wait(conn, "rdb_bgsave_in_progress", "0")
         assert read_rdb((tmp_path / "auto.rdb").read_bytes()).dbs[0].data == {b"a": b"1", b"b": b"2"}
+        conn.call("FLUSHALL")  # with save points set, FLUSHALL saves the empty dataset
+        assert read_rdb((tmp_path / "auto.rdb").read_bytes()).dbs == {}
+        assert "rdb_changes_since_last_save:0\r\n" in conn.call("INFO", "persistence").decode()
         conn.call("SET", "c", "3")  # one change: only the 3600 s point applies, not reached
         conn.close()
     finally:
         shard.stop()  # SIGTERM: with save points configured, a last SAVE
-    assert set(read_rdb((tmp_path / "auto.rdb").read_bytes()).dbs[0].data) == {b"a", b"b", b"c"}
+    assert set(read_rdb((tmp_path / "auto.rdb").read_bytes()).dbs[0].data) == {b"c"}
