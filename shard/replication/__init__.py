@@ -47,6 +47,7 @@ class Replication(Primary, ReplicaSide):
         self.ack_requested = False
         self.good_replicas = 0
         self.cron_loops = 0
+        self.foreground_snapshots = False  # set when a forked snapshot failed
         self._cron = None
         ReplicaSide.__init__(self)
 

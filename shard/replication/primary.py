@@ -211,7 +211,7 @@ class Primary:
         if not pre_psync:
             c.send(b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), offset))
         background = getattr(persistence, "snapshot_in_background", None)
-        if background is not None and hasattr(os, "fork") and not getattr(self, "foreground_snapshots", False):
+        if background is not None and hasattr(os, "fork") and not self.foreground_snapshots:
             try:
                 background(server, lambda data: self.snapshot_done(c, a, data, offset),
                            repl_id=self.replid, repl_offset=offset)

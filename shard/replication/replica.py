@@ -406,8 +406,8 @@ class ReplicaSide:
         if self.master_client is not None:
             log.info("Connection with master lost.")
             self.drop_master_client()
-        if self.state == "connected" or not self.down_since:
-            self.down_since = time()
+        if self.state == "connected":
+            self.down_since = time()  # only a link that was up goes down (Redis's repl_down_since)
         self.state = "connect"
         self.refresh_guard()
         if self.server.is_replica:
