@@ -109,7 +109,12 @@ class Replication(Primary, ReplicaSide):
     def update_propagating(self) -> None:
         """Effects are fed to the stream by a primary that has a backlog (as Redis: no backlog, no
         stream). A replica relays its primary's bytes instead."""
-        self.server.propagating = self.backlog is not None and not self.server.is_replica
+        server = self.server
+        on = self.backlog is not None and not server.is_replica
+        if on and not server.propagating:
+            for c in server.clients.values():
+                c.rewritten = None  # an effect left over from a command run while nothing propagated
+        server.propagating = on
 
     def refresh_guard(self) -> None:
         """Install dispatch's replication check (MASTERDOWN, NOREPLICAS) only when it can refuse."""
