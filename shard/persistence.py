@@ -267,7 +267,12 @@ def _fork_child(server, work) -> tuple[int, int]:
     """Fork; the child runs work() and exits 0 (1 on an exception). Returns (pid, read end of a pipe
     the child holds the write end of: it reads EOF when the child is gone)."""
     r, w = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(r)
+        os.close(w)
+        raise
     if pid == 0:  # child
         code = 1
         try:

@@ -87,6 +87,14 @@ class Stream:
 
     TYPE_NAME = b"stream"
 
+    # Until the shard has its own stream structure it may hold this (immutable) value as it is:
+    # what TYPE, OBJECT ENCODING and COPY ask of a value.
+    def encoding(self, server=None) -> bytes:
+        return b"stream"
+
+    def copy(self) -> "Stream":
+        return self
+
 
 @dataclass(frozen=True)
 class RdbDatabase:
