@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import sys
 import tempfile
@@ -101,8 +102,28 @@ class Cache:
         return conn
 
     def stop(self) -> None:
+        """Every node's process group, even one whose proxy died first (its shards live on in it)."""
         for p in self.procs.values():
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                try:
+                    os.killpg(p.proc.pid, sig)
+                except ProcessLookupError:
+                    break
+                deadline = time.monotonic() + 5
+                while time.monotonic() < deadline and _group_alive(p.proc.pid):
+                    p.proc.poll()
+                    time.sleep(0.02)
+                if not _group_alive(p.proc.pid):
+                    break
             p.stop()
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
 
 
 def start_cache(policy: str, nodes: int = 3, shards: int = 3, keys: bool = False, ha: bool = True) -> Cache:

@@ -1,0 +1,130 @@
+"""Self-healing and node loss, NoCluster, and the internal commands."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+import pytest
+import redis
+
+from amr_emulator.protocol.slots import key_slot
+from tests.proxy.conftest import start_cache
+from tests.servers import RawConnection
+
+
+@pytest.fixture
+def cache():
+    c = start_cache("enterprise", nodes=3, shards=3)
+    try:
+        yield c
+    finally:
+        c.stop()
+
+
+def key_on_node(cache, node_id: int) -> str:
+    topo = cache.topology
+    i = 0
+    while True:
+        k = f"k{i}"
+        if topo.primary_shard(topo.slot_table[key_slot(k.encode())]).node == node_id:
+            return k
+        i += 1
+
+
+def wait_for(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def test_killed_shard_is_restarted(cache):
+    status = cache.status(0)
+    assert status["ready"] and status["epoch"] == 1 and status["node"] == 0
+    primary = [s for s in status["shards"] if s["role"] == "primary"][0]
+    os.kill(primary["pid"], signal.SIGKILL)
+
+    def restarted():
+        s = [x for x in cache.status(0)["shards"] if x["id"] == primary["id"]][0]
+        return s["up"] and s["pid"] not in (None, primary["pid"]) and s["restarts"] == 1
+
+    wait_for(restarted)
+    r = redis.Redis(host=cache.host, port=cache.port)
+    try:
+        key = key_on_node(cache, 0)
+        wait_for(lambda: _try_set(r, key))
+        assert r.get(key) == b"v"
+    finally:
+        r.close()
+
+
+def _try_set(r, key):
+    try:
+        return r.set(key, "v")
+    except redis.ResponseError:
+        return False
+
+
+def test_client_through_node_2_survives_node_1_proxy_kill(cache):
+    n2 = cache.topology.node(2)
+    r = redis.Redis(host=n2.ip, port=n2.port)
+    try:
+        keys = [key_on_node(cache, n) for n in range(3)]
+        for k in keys:
+            assert r.set(k, "before")
+        os.kill(cache.procs[1].proc.pid, signal.SIGKILL)  # the proxy alone: its shards live on
+        cache.procs[1].proc.wait()
+        for k in keys:
+            assert r.get(k) == b"before"
+            assert r.set(k, "after")
+        assert r.mget(keys) == [b"after"] * 3
+    finally:
+        r.close()
+
+
+def test_internal_commands(cache):
+    conn = cache.internal(0)
+    try:
+        topo = json.loads(conn.call("AMR.TOPOLOGY").split(b"\r\n", 1)[1][:-2])
+        assert topo["epoch"] == 1 and topo["policy"] == "enterprise"
+        newer = cache.topology.bump()
+        assert conn.call("AMR.TOPOLOGY.SET", newer.to_json()) == b"+OK\r\n"
+        assert cache.status(0)["epoch"] == 2
+        assert conn.call("AMR.TOPOLOGY.SET", cache.topology.to_json()).startswith(b"-ERR stale topology epoch 1")
+        assert conn.call("AMR.TOPOLOGY.SET", "{").startswith(b"-ERR invalid topology")
+        assert conn.call("SET", "x", "1") == b"+OK\r\n"  # still routes after adopting
+        assert conn.call("AMR.SHUTDOWN") == b"+OK\r\n"
+        assert cache.procs[0].proc.wait(10) == 0
+    finally:
+        conn.close()
+
+
+def test_nocluster_any_keys_together():
+    cache = start_cache("nocluster", nodes=2, shards=1)
+    try:
+        for n in cache.topology.nodes:
+            r = redis.Redis(host=n.ip, port=n.port)
+            try:
+                r.flushall()
+                r.sadd("a", "1", "2")
+                r.sadd("b", "2", "3")
+                assert r.sunionstore("c", ["a", "b"]) == 3
+                assert r.mset({"x": "1", "y": "2"}) and r.mget("x", "y") == [b"1", b"2"]
+                p = r.pipeline()
+                p.incr("x").incr("y")
+                assert p.execute() == [2, 3]
+                assert r.dbsize() == 5
+            finally:
+                r.close()
+        conn = RawConnection(cache.host, cache.port)
+        try:
+            assert conn.call("CLUSTER", "SLOTS").startswith(b"-ERR unknown command 'CLUSTER'")
+        finally:
+            conn.close()
+    finally:
+        cache.stop()
