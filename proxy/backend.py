@@ -24,8 +24,10 @@ log = logging.getLogger("proxy")
 
 SHARD_DOWN = b"-ERR shard unavailable (connection to the shard was lost)\r\n"
 
-# Backends with output gathered during the current read, written once at its end (see flush_all).
+# Backends with output gathered during this turn of the event loop: written once, after every
+# client that had data in this turn was read, so requests of many clients share one write.
 _dirty: list = []
+_scheduled = False
 
 
 def reply_end(buf: bytes, pos: int) -> int:
@@ -80,13 +82,22 @@ def set_flush_clients(fn) -> None:
 
 
 def flush_all() -> None:
-    """Write what every backend gathered during this read."""
-    global _dirty
+    """Write what every backend gathered during this turn of the loop."""
+    global _dirty, _scheduled
+    _scheduled = False
     if not _dirty:
         return
     dirty, _dirty = _dirty, []
     for b in dirty:
         b.flush()
+
+
+def _mark(b) -> None:
+    global _scheduled
+    _dirty.append(b)
+    if not _scheduled:
+        _scheduled = True
+        asyncio.get_running_loop().call_soon(flush_all)
 
 
 class _Discard:
@@ -144,7 +155,7 @@ class Backend(asyncio.Protocol):
         self.waiters.append(waiter)
         out = self.out
         if not out and self.transport is not None:
-            _dirty.append(self)
+            _mark(self)
         out.append(data)
 
     def send_noreply(self, data: bytes) -> None:
@@ -153,7 +164,7 @@ class Backend(asyncio.Protocol):
             return
         out = self.out
         if not out and self.transport is not None:
-            _dirty.append(self)
+            _mark(self)
         out.append(data)
 
     def flush(self) -> None:
@@ -222,7 +233,6 @@ class Backend(asyncio.Protocol):
         finally:
             self.buf = buf[pos:] if pos < n else b""
             _flush_clients()
-            flush_all()
 
 
 class Pool:

@@ -34,10 +34,11 @@ from amr_emulator.protocol.errors import RespError
 from amr_emulator.protocol.resp import (OK, Push, RequestParser, Simple, Verbatim, decode_reply, encode2, encode3,
                                         encode_command, string2ll)
 from amr_emulator.protocol.slots import key_slot
+from binascii import crc_hqx
 
 from . import backend as backend_mod
 from . import cluster, fanout
-from .backend import Backend, flush_all
+from .backend import Backend
 
 log = logging.getLogger("proxy")
 
@@ -82,6 +83,7 @@ _FAN_KEYLESS = {"dbsize": fanout.merge_sum, "keys": fanout.merge_concat, "flusha
                 "config|resetstat": fanout.merge_first, "client|pause": fanout.merge_first,
                 "client|unpause": fanout.merge_first}
 _CMD_CACHE: dict = {}
+_FAST: dict = {}  # request name as sent -> (arity, name) of single-key commands routed by their key
 #: Commands the proxy answers itself though the shards do not serve them.
 _PROXY_ONLY = frozenset(["cluster", "asking", "readonly", "readwrite"])
 
@@ -302,7 +304,6 @@ class Client(asyncio.Protocol):
         finally:
             self.flush()
             flush_clients()
-            flush_all()
 
     def protocol_error(self, error) -> None:
         self.reply_mode = 0
@@ -324,10 +325,26 @@ class Client(asyncio.Protocol):
         finally:
             self.flush()
             flush_clients()
-            flush_all()
 
     # --- dispatch ----------------------------------------------------------------------------------
     def process(self, argv: list) -> None:
+        fast = _FAST.get(argv[0])
+        if (fast is not None and not self.reply_mode and self.multi is None and self.authenticated
+                and not self.dedicated and not self.sub_conns):
+            # the common case: a single-key command of a client without state
+            arity = fast[0]
+            argc = len(argv)
+            if arity == argc or (arity < 0 and argc >= -arity):
+                k = argv[1]
+                slot = key_slot(k) if b"{" in k else crc_hqx(k, 0) & 0x3FFF
+                router = self.server.router
+                shard = router.slot_shard[slot]
+                if shard is not None and router.moved_addr[slot] is None:
+                    self.cmd_name = fast[1]
+                    s = Slot(self)
+                    self.pending.append(s)
+                    shard.pools[self.resp].get(self.id).send(encode_request(argv), s)
+                    return
         mode = self.reply_mode
         if mode:
             self.skip_this = True
@@ -367,6 +384,11 @@ class Client(asyncio.Protocol):
                 raise RespError(errors.unknown_command(head, argv[1:]))
             if not spec.subcommands and spec.parent is None and len(_CMD_CACHE) < 4096:
                 _CMD_CACHE[head] = spec
+                name = spec.name
+                if (spec.first_key == 1 and spec.last_key == 1 and len(spec.key_specs) == 1
+                        and name not in LOCAL and name not in ROUTED and name not in _BLOCKING
+                        and name not in _FAN_KEYLESS and "no_auth" not in spec.flags):
+                    _FAST[head] = (spec.arity, name)
         arity = spec.arity
         argc = len(argv)
         if (arity > 0 and arity != argc) or argc < -arity:
