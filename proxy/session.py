@@ -83,6 +83,8 @@ _FAN_KEYLESS = {"dbsize": fanout.merge_sum, "keys": fanout.merge_concat, "flusha
                 "config|resetstat": fanout.merge_first, "client|pause": fanout.merge_first,
                 "client|unpause": fanout.merge_first}
 _CMD_CACHE: dict = {}
+NOT_IN_MULTI = "ERR Command not allowed inside a transaction"
+_WAIT_LIKE = frozenset(["wait", "waitaof"])
 _FAST: dict = {}  # request name as sent -> (arity, name) of single-key commands routed by their key
 #: Commands the proxy answers itself though the shards do not serve them.
 _PROXY_ONLY = frozenset(["cluster", "asking", "readonly", "readwrite"])
@@ -175,6 +177,7 @@ class Client(asyncio.Protocol):
         self.dirty = False
         self.closing = False
         self.close_when_done = False
+        self.quitting = False  # QUIT or a protocol error: read nothing more
         self.reply_mode = 0  # CLIENT REPLY: 0 on, 1 off, 3 skip the next
         self.skip_this = False
         self.multi = None  # queued (argv, shard) of an open MULTI
@@ -278,7 +281,7 @@ class Client(asyncio.Protocol):
         self.schannels = {}
 
     def data_received(self, data: bytes) -> None:
-        if self.closing:
+        if self.closing or self.quitting:
             return
         parser = self.parser
         parser.feed(data)
@@ -292,7 +295,7 @@ class Client(asyncio.Protocol):
                 return
             for i, argv in enumerate(requests):
                 self.process(argv)
-                if self.closing or self.close_when_done:
+                if self.closing or self.quitting:
                     return
                 if self.held is not None:
                     self.queue.extend(requests[i + 1:])
@@ -306,6 +309,7 @@ class Client(asyncio.Protocol):
             flush_clients()
 
     def protocol_error(self, error) -> None:
+        self.quitting = True
         self.reply_mode = 0
         self.skip_this = False
         self.error(error.message)
@@ -316,7 +320,7 @@ class Client(asyncio.Protocol):
 
     def run_queue(self) -> None:
         try:
-            while self.queue and self.held is None and not self.closing and not self.close_when_done:
+            while self.queue and self.held is None and not self.closing and not self.quitting:
                 argv = self.queue.popleft()
                 if not isinstance(argv, list):
                     self.protocol_error(argv)
@@ -501,6 +505,13 @@ class Client(asyncio.Protocol):
 
     # --- transactions ---------------------------------------------------------------------------
     def queue_in_multi(self, spec, argv: list) -> None:
+        name = spec.name
+        if name in LOCAL or (spec.parent is not None and spec.parent.name in LOCAL) or name in _WAIT_LIKE:
+            if name == "select":
+                _check_select(argv)  # SELECT 0 is queued; any other index refused now
+            elif name not in ("ping", "echo"):
+                # connection state lives in the proxy; queued on a shard it would change a shared connection
+                raise RespError(NOT_IN_MULTI)
         router = self.server.router
         positions = get_keys(spec, argv) if spec.key_specs else ()
         shard = None
@@ -510,7 +521,6 @@ class Client(asyncio.Protocol):
             if self.multi_shard is None:
                 self.multi_shard = (slot, shard)
             elif self.multi_shard[0] != slot:
-                self.multi_error = True
                 self.multi.append((argv, shard, True))
                 self.reply(Simple("QUEUED"))
                 return
@@ -691,6 +701,11 @@ def _hello(c, argv):
 
 
 def _select(c, argv):
+    _check_select(argv)
+    c.reply(OK)
+
+
+def _check_select(argv):
     dbid = string2ll(argv[1])
     if dbid is None:
         raise RespError(errors.NOT_INTEGER)
@@ -698,11 +713,11 @@ def _select(c, argv):
         raise RespError(errors.INT_OUT_OF_RANGE)
     if dbid != 0:
         raise RespError(errors.DB_INDEX_OUT_OF_RANGE)
-    c.reply(OK)
 
 
 def _quit(c, argv):
     c.reply(OK)
+    c.quitting = True
     if c.pending:
         c.pending[-1].close_after = True
     else:

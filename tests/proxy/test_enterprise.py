@@ -265,3 +265,60 @@ def test_client_commands(r):
     assert r.client_getname() in ("worker", b"worker")
     assert int(r.client_info()["id"]) == cid
     assert any(c["name"] == "worker" for c in r.client_list())
+
+
+def test_transaction_edges_byte_for_byte(enterprise):
+    conn = enterprise.raw()
+    try:
+        conn.call("DEL", "{q}a")
+        assert conn.call("MULTI") == b"+OK\r\n"
+        assert conn.call("SELECT", "0") == b"+QUEUED\r\n"
+        assert conn.call("SELECT", "2") == b"-ERR DB index is out of range\r\n"
+        assert conn.call("SUBSCRIBE", "x") == b"-ERR Command not allowed inside a transaction\r\n"
+        assert conn.call("INCR", "{q}a") == b"+QUEUED\r\n"
+        assert conn.call("EXEC") == b"-EXECABORT Transaction discarded because of previous errors.\r\n"
+        a, b, _ = keys_on_distinct_shards(enterprise)
+        conn.call("MULTI")
+        assert conn.call("SET", a, "1") == b"+QUEUED\r\n"
+        assert conn.call("SET", b, "1") == b"+QUEUED\r\n"
+        assert conn.call("EXEC") == b"-CROSSSLOT Keys in request don't hash to the same slot\r\n"
+        conn.call("MULTI")
+        conn.call("PING")
+        conn.call("INCR", "{q}a")
+        conn.call("LPUSH", "{q}a", "x")
+        assert conn.call("EXEC") == (b"*3\r\n+PONG\r\n:1\r\n-WRONGTYPE Operation against a key holding the wrong "
+                                     b"kind of value\r\n")
+    finally:
+        conn.close()
+
+
+def test_client_reply_and_quit(enterprise):
+    conn = enterprise.raw()
+    try:
+        conn.send(b"CLIENT REPLY OFF\r\nSET a 1\r\nCLIENT REPLY SKIP\r\nGET a\r\nCLIENT REPLY ON\r\nGET a\r\n")
+        assert conn.read_reply() == b"+OK\r\n"
+        assert conn.read_reply() == b"$1\r\n1\r\n"
+        conn.send(b"CLIENT REPLY SKIP\r\nGET a\r\nPING\r\n")
+        assert conn.read_reply() == b"+PONG\r\n"
+        conn.send(b"GET a\r\nQUIT\r\nPING\r\n")
+        assert conn.read_until_closed() == b"$1\r\n1\r\n+OK\r\n"
+    finally:
+        conn.close()
+
+
+def test_resp3_pubsub_pushes(enterprise):
+    sub = enterprise.raw(0)
+    pub = enterprise.raw(1)
+    try:
+        sub.call("HELLO", "3")
+        assert sub.call("SUBSCRIBE", "c1", "c2") == b">3\r\n$9\r\nsubscribe\r\n$2\r\nc1\r\n:1\r\n"
+        assert sub.read_reply() == b">3\r\n$9\r\nsubscribe\r\n$2\r\nc2\r\n:2\r\n"
+        assert sub.call("SET", "k", "v") == b"+OK\r\n"  # RESP3: commands while subscribed
+        assert pub.call("PUBLISH", "c2", "m") == b":1\r\n"
+        assert sub.read_reply() == b">3\r\n$7\r\nmessage\r\n$2\r\nc2\r\n$1\r\nm\r\n"
+        assert sub.call("UNSUBSCRIBE") == b">3\r\n$11\r\nunsubscribe\r\n$2\r\nc1\r\n:1\r\n"
+        assert sub.read_reply() == b">3\r\n$11\r\nunsubscribe\r\n$2\r\nc2\r\n:0\r\n"
+        assert sub.call("UNSUBSCRIBE") == b">3\r\n$11\r\nunsubscribe\r\n_\r\n:0\r\n"
+    finally:
+        sub.close()
+        pub.close()
