@@ -82,6 +82,24 @@ def merge_concat(parts, encode) -> bytes:
     return encode(out)
 
 
+def merge_union(parts, encode) -> bytes:
+    out: dict = {}
+    for p in parts:
+        for v in decode_reply(p)[0]:
+            out[v] = None
+    return encode(list(out))
+
+
+def merge_numsub(parts, encode) -> bytes:
+    """PUBSUB SHARDNUMSUB: [channel, count, ...] from each shard, counts added."""
+    replies = [decode_reply(p)[0] for p in parts]
+    out = list(replies[0]) if replies else []
+    for r in replies[1:]:
+        for i in range(1, len(out), 2):
+            out[i] += r[i]
+    return encode(out)
+
+
 def merge_random(parts, encode) -> bytes:
     found = [p for p in parts if decode_reply(p)[0] is not None]
     if not found:

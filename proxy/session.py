@@ -81,7 +81,11 @@ _MESSAGE_KINDS = frozenset([b"message", b"pmessage", b"smessage"])
 _FAN_KEYLESS = {"dbsize": fanout.merge_sum, "keys": fanout.merge_concat, "flushall": fanout.merge_first,
                 "flushdb": fanout.merge_first, "randomkey": fanout.merge_random,
                 "config|resetstat": fanout.merge_first, "client|pause": fanout.merge_first,
-                "client|unpause": fanout.merge_first}
+                "client|unpause": fanout.merge_first, "script|load": fanout.merge_first,
+                "script|flush": fanout.merge_first, "function|load": fanout.merge_first,
+                "function|delete": fanout.merge_first, "function|flush": fanout.merge_first,
+                "function|restore": fanout.merge_first, "pubsub|shardchannels": fanout.merge_union,
+                "pubsub|shardnumsub": fanout.merge_numsub}
 _CMD_CACHE: dict = {}
 NOT_IN_MULTI = "ERR Command not allowed inside a transaction"
 _WAIT_LIKE = frozenset(["wait", "waitaof"])
@@ -1163,8 +1167,53 @@ def _info_cluster_mode(data: bytes) -> bytes:
     return b"$%d\r\n%b\r\n" % (len(b), b)
 
 
+_INFO_KEYSPACE = frozenset([b"keyspace", b"all", b"everything", b"default"])
+
+
+def _merge_info(oss: bool):
+    """INFO from every primary this endpoint serves: the first one's text, with the Keyspace section's
+    db0 line summed over all of them (keys, expires; avg_ttl the largest)."""
+
+    def merge(parts, encode) -> bytes:
+        keys = expires = avg_ttl = 0
+        for p in parts:
+            text = decode_reply(p)[0]
+            text = text if isinstance(text, str) else text.decode("latin-1")
+            i = text.find("\r\ndb0:")
+            if i >= 0:
+                fields = dict(f.split("=", 1) for f in text[i + 6:].split("\r\n", 1)[0].split(","))
+                keys += int(fields.get("keys", 0))
+                expires += int(fields.get("expires", 0))
+                avg_ttl = max(avg_ttl, int(fields.get("avg_ttl", 0)))
+        first = parts[0]
+        text = decode_reply(first)[0]
+        text = text if isinstance(text, str) else text.decode("latin-1")
+        head, sep, rest = text.partition("# Keyspace\r\n")
+        if sep:
+            tail = rest.split("\r\n\r\n", 1)
+            after = "\r\n\r\n" + tail[1] if len(tail) > 1 else ""
+            lines = [ln for ln in tail[0].split("\r\n") if ln and not ln.startswith("db0:")]
+            if keys:
+                lines.insert(0, f"db0:keys={keys},expires={expires},avg_ttl={avg_ttl},subexpiry=0")
+            text = head + sep + "".join(ln + "\r\n" for ln in lines) + after.lstrip("\r\n")
+            if not text.endswith("\r\n"):
+                text += "\r\n"
+        data = text.encode("latin-1")
+        out = (b"=%d\r\ntxt:%b\r\n" % (len(data) + 4, data) if first[:1] == b"="
+               else b"$%d\r\n%b\r\n" % (len(data), data))
+        return _info_cluster_mode(out) if oss else out
+
+    return merge
+
+
 def _info(c, argv):
     router = c.server.router
+    targets = router.fanout_targets
+    sections = [a.lower() for a in argv[1:]]
+    if len(targets) > 1 and (not sections or any(s in _INFO_KEYSPACE for s in sections)):
+        ordered = [router.default] + [t for t in targets if t is not router.default]
+        fanout.send(c, [(t, argv) for t in ordered], _merge_info(router.oss))
+        return
     c.forward(router.default, argv, _info_cluster_mode if router.oss else None)
 
 

@@ -322,3 +322,13 @@ def test_resp3_pubsub_pushes(enterprise):
     finally:
         sub.close()
         pub.close()
+
+
+def test_info_keyspace_counts_every_shard(r):
+    for i in range(50):
+        r.set(f"ks:{i}", i, ex=1000 if i % 2 else None)
+    ks = r.info("keyspace")
+    assert ks["db0"]["keys"] == 50 and ks["db0"]["expires"] == 25
+    assert r.info()["db0"]["keys"] == 50
+    r.flushall()
+    assert "db0" not in r.info("keyspace")
