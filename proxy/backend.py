@@ -18,6 +18,8 @@ import asyncio
 import logging
 from collections import deque
 
+import hiredis
+
 from amr_emulator.protocol.resp import encode_command
 
 log = logging.getLogger("proxy")
@@ -125,7 +127,8 @@ class Backend(asyncio.Protocol):
         self.transport = None
         self.waiters: deque = deque()
         self.out: list = []
-        self.buf = b""
+        self.buf = b""  # the start of an incomplete reply (a bytearray), else empty
+        self.reader = None
         self.closed = False
         self.on_push = on_push  # None: pushes are logged and dropped
         self.on_lost = on_lost
@@ -211,7 +214,21 @@ class Backend(asyncio.Protocol):
             self.on_lost(self)
 
     def data_received(self, data: bytes) -> None:
-        buf = self.buf + data if self.buf else data
+        if self.buf:
+            # a reply was incomplete: hiredis follows it incrementally, so a large reply arriving in
+            # many reads is scanned once, when it is whole, not once per read
+            self.buf += data
+            reader = self.reader
+            reader.feed(data)
+            try:
+                if reader.gets() is False:
+                    return
+            except hiredis.ProtocolError:
+                pass
+            buf = bytes(self.buf)
+            self.buf = b""
+        else:
+            buf = data
         n = len(buf)
         pos = 0
         waiters = self.waiters
@@ -231,7 +248,11 @@ class Backend(asyncio.Protocol):
                 elif self.on_push is not None:
                     self.on_push(frame)
         finally:
-            self.buf = buf[pos:] if pos < n else b""
+            if pos < n:
+                rest = buf[pos:]
+                self.buf = bytearray(rest)
+                self.reader = hiredis.Reader()
+                self.reader.feed(rest)
             _flush_clients()
 
 

@@ -332,3 +332,15 @@ def test_info_keyspace_counts_every_shard(r):
     assert r.info()["db0"]["keys"] == 50
     r.flushall()
     assert "db0" not in r.info("keyspace")
+
+
+def test_large_values_and_replies(r):
+    big = b"x" * (3 * 1024 * 1024)
+    r.set("big", big)
+    assert r.get("big") == big
+    p = r.pipeline(transaction=False)
+    for i in range(20000):
+        p.sadd("bigset", i)
+    p.execute()
+    assert len(r.smembers("bigset")) == 20000
+    assert len(r.keys()) == 2

@@ -205,3 +205,28 @@ def test_readonly_command_flow_over_every_node(oss):
             assert c.execute_command("READONLY") in (b"OK", "OK", True)
         finally:
             c.close()
+
+
+def test_transactions_redirect_like_redis_cluster(oss, real_cluster):
+    """Node 0 owns slots 0-5460 in both clusters; replies compared with addresses normalised."""
+    ours = oss.raw(0, "cluster")
+    theirs = RawConnection("127.0.0.1", real_cluster[0].port)
+    ours_addrs = {f"{n.ip}:{n.cluster_port}".encode(): b"N%d" % n.id for n in oss.topology.nodes}
+    theirs_addrs = {f"127.0.0.1:{p.port}".encode(): b"N%d" % i for i, p in enumerate(real_cluster)}
+
+    def norm(reply, addrs):
+        for a, b in addrs.items():
+            reply = reply.replace(a, b)
+        return reply
+
+    script = [("MULTI",), ("SET", "a{06S}", "1"), ("SET", "foo", "1"), ("EXEC",),  # MOVED inside MULTI
+              ("MULTI",), ("SET", "a{06S}", "1"), ("SET", "b{06S}", "2"), ("EXEC",),
+              ("MULTI",), ("SET", "a{06S}", "1"), ("SET", "x{b}", "2"), ("EXEC",),  # both local, two slots
+              ("GET", "foo"), ("MGET", "a{06S}", "b{06S}"), ("DEL", "a{06S}", "b{06S}"), ("DEL", "x{b}")]
+    try:
+        for cmd in script:
+            a, b = norm(ours.call(*cmd), ours_addrs), norm(theirs.call(*cmd), theirs_addrs)
+            assert a == b, (cmd, a, b)
+    finally:
+        ours.close()
+        theirs.close()
