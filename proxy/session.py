@@ -273,12 +273,13 @@ class Client(asyncio.Protocol):
         self.drop_state()
 
     def drop_state(self) -> None:
-        for b in list(self.dedicated.values()) + list(self.sub_conns.values()) + self.monitor_conns:
-            b.close()
+        conns = list(self.dedicated.values()) + list(self.sub_conns.values()) + self.monitor_conns
         self.dedicated = {}
         self.sub_conns = {}
         self.sub_acks = {}
         self.monitor_conns = []
+        for b in conns:
+            b.close()
         self.watching = None
         self.channels = {}
         self.patterns = {}
@@ -989,11 +990,52 @@ def _sub_conn(c, shard) -> Backend:
     conn = c.sub_conns.get(shard.id)
     if conn is None or conn.closed:
         conn = Backend(shard.host, shard.port, shard.password, c.resp,
-                       on_push=lambda frame, sid=shard.id: _sub_frame(c, sid, frame))
+                       on_push=lambda frame, sid=shard.id: _sub_frame(c, sid, frame),
+                       on_lost=lambda b, sid=shard.id: _sub_lost(c, sid, b))
         conn.subscriber = True
         c.sub_conns[shard.id] = conn
         c.sub_acks[shard.id] = deque()
     return conn
+
+
+class _Quiet:
+    """The acknowledgement of a re-subscription: nobody waits for it."""
+
+    __slots__ = ()
+
+    def one_done(self) -> None:
+        pass
+
+
+def _sub_lost(c, sid: int, conn, delay: float = 0.1) -> None:
+    """A subscribed connection broke (its shard restarted): subscribe again once it is back."""
+    if c.closing or c.sub_conns.get(sid) is not conn:
+        return
+    del c.sub_conns[sid]
+    acks = c.sub_acks.pop(sid, ())
+    for ack, _ in acks:  # confirmations that will not come: answer them
+        ack.one_done()
+    asyncio.get_running_loop().call_later(delay, _resubscribe, c, sid, delay)
+
+
+def _resubscribe(c, sid: int, delay: float) -> None:
+    if c.closing or sid in c.sub_conns:
+        return
+    shard = c.server.router.shards.get(sid)
+    if shard is None or not (c.channels or c.patterns or c.schannels):
+        return
+    conn = _sub_conn(c, shard)
+    conn.on_lost = lambda b: _sub_lost(c, sid, b, min(delay * 2, 2.0))
+    quiet = _Quiet()
+    for command, registry, on_every in ((b"SUBSCRIBE", c.channels, True), (b"PSUBSCRIBE", c.patterns, True),
+                                        (b"SSUBSCRIBE", c.schannels, False)):
+        names = list(registry)
+        if not on_every:
+            names = [ch for ch in names if c.server.router.shard_of_key_anywhere(ch).id == sid]
+        if names:
+            c.sub_acks[sid].append([quiet, len(names)])
+            conn.send_noreply(encode_command(command, *names))
+    flush_clients()
 
 
 def _sub_frame(c, sid: int, frame: bytes) -> None:

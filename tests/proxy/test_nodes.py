@@ -128,3 +128,32 @@ def test_nocluster_any_keys_together():
             conn.close()
     finally:
         cache.stop()
+
+
+def test_subscriber_survives_shard_restart(cache):
+    n0 = cache.topology.node(0)
+    sub = redis.Redis(host=n0.ip, port=n0.port)
+    pub = redis.Redis(host=cache.host, port=cache.port)
+    try:
+        ps = sub.pubsub()
+        channel = key_on_node(cache, 1)  # PUBLISH goes to the primary of the channel's slot: node 1's
+        ps.subscribe(channel)
+        assert ps.get_message(timeout=5)["type"] == "subscribe"
+        shard = [s for s in cache.topology.shards if s.node == 1 and s.role == "primary"][0]
+        status = [s for s in cache.status(shard.node)["shards"] if s["id"] == shard.id][0]
+        os.kill(status["pid"], signal.SIGKILL)
+        wait_for(lambda: [s for s in cache.status(shard.node)["shards"] if s["id"] == shard.id][0]["up"]
+                 and _publish_count(pub, channel) == 1)
+        got = ps.get_message(timeout=5)
+        assert got["type"] == "message" and got["channel"] == channel.encode()
+        ps.close()
+    finally:
+        sub.close()
+        pub.close()
+
+
+def _publish_count(pub, channel):
+    try:
+        return pub.publish(channel, "ping")
+    except redis.RedisError:
+        return 0
