@@ -103,9 +103,13 @@ def _mark(b) -> None:
 
 
 class _Discard:
-    """The waiter of the proxy's own setup requests (AUTH, HELLO): log an error, else nothing."""
+    """The waiter of the proxy's own setup requests (AUTH, HELLO): log an error, else nothing.
+
+    Every waiter has `count`: how many consecutive replies it takes in one piece (1 but for a run of
+    one client's requests to the same connection, see `send_more`)."""
 
     __slots__ = ("what", "backend")
+    count = 1
 
     def __init__(self, what: str, backend):
         self.what = what
@@ -161,6 +165,19 @@ class Backend(asyncio.Protocol):
             _mark(self)
         out.append(data)
 
+    def send_more(self, data: bytes, waiter) -> bool:
+        """Add a request to `waiter`'s run if it is the last one queued here: its reply will follow
+        the run's, so the waiter takes them all at once. False if it is not (use `send`)."""
+        waiters = self.waiters
+        if self.closed or not waiters or waiters[-1] is not waiter:
+            return False
+        waiter.count += 1
+        out = self.out
+        if not out and self.transport is not None:
+            _mark(self)
+        out.append(data)
+        return True
+
     def send_noreply(self, data: bytes) -> None:
         """A request whose replies come as frames (SUBSCRIBE on a subscribed connection)."""
         if self.closed:
@@ -207,7 +224,7 @@ class Backend(asyncio.Protocol):
         waiters, self.waiters = self.waiters, deque()
         for w in waiters:
             try:
-                w.on_reply(SHARD_DOWN)
+                w.on_reply(SHARD_DOWN * w.count)
             except Exception:  # noqa: BLE001 - one waiter's bug must not stop the others
                 log.exception("waiter failed")
         if self.on_lost is not None:
@@ -234,19 +251,27 @@ class Backend(asyncio.Protocol):
         waiters = self.waiters
         try:
             while pos < n:
+                if self.subscriber or not waiters or (buf[pos] == 62 and self.resp == 3):
+                    end = reply_end(buf, pos)
+                    if end < 0:
+                        break
+                    frame = buf[pos:end] if pos or end != n else buf
+                    pos = end
+                    if self.on_push is not None:
+                        self.on_push(frame)
+                    continue
+                w = waiters[0]
+                count = w.count
                 end = reply_end(buf, pos)
+                while count > 1 and end > 0:  # a run of one client's replies, relayed in one piece
+                    end = reply_end(buf, end)
+                    count -= 1
                 if end < 0:
                     break
                 frame = buf[pos:end] if pos or end != n else buf
                 pos = end
-                if self.subscriber or (frame[0] == 62 and self.resp == 3):
-                    if self.on_push is not None:
-                        self.on_push(frame)
-                    continue
-                if waiters:
-                    waiters.popleft().on_reply(frame)
-                elif self.on_push is not None:
-                    self.on_push(frame)
+                waiters.popleft()
+                w.on_reply(frame)
         finally:
             if pos < n:
                 rest = buf[pos:]

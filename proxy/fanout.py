@@ -18,6 +18,7 @@ from amr_emulator.protocol.resp import decode_reply, encode_command
 
 class Part:
     __slots__ = ("fan", "index")
+    count = 1
 
     def __init__(self, fan, index):
         self.fan = fan

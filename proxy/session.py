@@ -113,10 +113,11 @@ def encode_request(argv: list) -> bytes:
 class Slot:
     """One reply owed to the client, in order."""
 
-    __slots__ = ("client", "data", "skip", "transform", "close_after")
+    __slots__ = ("client", "data", "skip", "transform", "close_after", "count")
 
     def __init__(self, client):
         self.client = client
+        self.count = 1  # replies it takes (a run of requests to one connection)
         self.data = None
         self.skip = False
         self.transform = None
@@ -136,6 +137,7 @@ class _Drop:
     """Waiter of a request whose reply the client must not see (MULTI / QUEUED of a transaction)."""
 
     __slots__ = ()
+    count = 1
 
     def on_reply(self, data: bytes) -> None:
         pass
@@ -289,6 +291,7 @@ class Client(asyncio.Protocol):
         if self.closing or self.quitting:
             return
         parser = self.parser
+        parser.sizes = sizes = []
         parser.feed(data)
         requests, error = parser.parse()
         self.last_interaction = monotonic()
@@ -298,8 +301,16 @@ class Client(asyncio.Protocol):
                 if error is not None:
                     self.queue.append(error)
                 return
+            # the bytes of each request as received, when hiredis read them all (forwarded as they are)
+            raw = parser.sizes is sizes and len(sizes) == len(requests)
+            off = 0
             for i, argv in enumerate(requests):
-                self.process(argv)
+                if raw:
+                    end = off + sizes[i]
+                    self.process(argv, data[off:end])
+                    off = end
+                else:
+                    self.process(argv)
                 if self.closing or self.quitting:
                     return
                 if self.held is not None:
@@ -336,7 +347,7 @@ class Client(asyncio.Protocol):
             flush_clients()
 
     # --- dispatch ----------------------------------------------------------------------------------
-    def process(self, argv: list) -> None:
+    def process(self, argv: list, raw: bytes | None = None) -> None:
         fast = _FAST.get(argv[0])
         if (fast is not None and not self.reply_mode and self.multi is None and self.authenticated
                 and not self.dedicated and not self.sub_conns):
@@ -350,9 +361,18 @@ class Client(asyncio.Protocol):
                 shard = router.slot_shard[slot]
                 if shard is not None and router.moved_addr[slot] is None:
                     self.cmd_name = fast[1]
+                    conn = shard.pools[self.resp].get(self.id)
+                    pending = self.pending
+                    if raw is None:
+                        raw = encode_request(argv)
+                    if pending:
+                        last = pending[-1]
+                        if (last.data is None and last.transform is None and not last.skip
+                                and conn.send_more(raw, last)):
+                            return
                     s = Slot(self)
-                    self.pending.append(s)
-                    shard.pools[self.resp].get(self.id).send(encode_request(argv), s)
+                    pending.append(s)
+                    conn.send(raw, s)
                     return
         mode = self.reply_mode
         if mode:

@@ -344,3 +344,15 @@ def test_large_values_and_replies(r):
     p.execute()
     assert len(r.smembers("bigset")) == 20000
     assert len(r.keys()) == 2
+
+
+def test_reply_skip_does_not_swallow_a_pipelined_neighbour(enterprise):
+    conn = enterprise.raw()
+    try:
+        conn.send(b"SET {r}a 1\r\nSET {r}b 2\r\nCLIENT REPLY SKIP\r\nGET {r}a\r\nGET {r}b\r\nGET {r}a\r\n")
+        assert conn.read_reply() == b"+OK\r\n"
+        assert conn.read_reply() == b"+OK\r\n"
+        assert conn.read_reply() == b"$1\r\n2\r\n"
+        assert conn.read_reply() == b"$1\r\n1\r\n"
+    finally:
+        conn.close()
