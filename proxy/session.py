@@ -198,6 +198,9 @@ class Client(asyncio.Protocol):
         self.schannels: dict = {}
         self.monitor_conns: list = []
         self.held = None  # the slot of a blocking command: later requests wait for it
+        # CLIENT TRACKING ON: the requests that set it up on every connection of this client, whose
+        # commands then all go over its own connections (invalidations are per connection)
+        self.tracking: list | None = None
         self.queue: deque = deque()
         self.ctime = time()
         self.last_interaction = monotonic()
@@ -468,9 +471,12 @@ class Client(asyncio.Protocol):
         if name in _BLOCKING:
             self.forward_blocking(shard, argv)
             return
-        conn = self.dedicated.get(shard.id) if self.dedicated else None
-        if conn is None:
-            conn = shard.pools[self.resp].get(self.id)
+        if self.tracking is not None:
+            conn = self.dedicated_conn(shard)
+        else:
+            conn = self.dedicated.get(shard.id) if self.dedicated else None
+            if conn is None:
+                conn = shard.pools[self.resp].get(self.id)
         slot = Slot(self)
         if self.skip_this:
             slot.skip = True
@@ -484,6 +490,8 @@ class Client(asyncio.Protocol):
         return slot
 
     def conn_for(self, shard) -> Backend:
+        if self.tracking is not None:
+            return self.dedicated_conn(shard)
         conn = self.dedicated.get(shard.id) if self.dedicated else None
         if conn is None or conn.closed:
             conn = shard.pools[self.resp].get(self.id)
@@ -494,6 +502,8 @@ class Client(asyncio.Protocol):
         if conn is None or conn.closed:
             conn = self.dedicated[shard.id] = Backend(shard.host, shard.port, shard.password, self.resp,
                                                       on_push=self.relay_push)
+            for req in self.tracking or ():
+                conn.send(req, DROP)
         return conn
 
     def relay_push(self, frame: bytes) -> None:
@@ -753,6 +763,7 @@ def _reset(c, argv):
     c.multi = None
     c.multi_error = False
     c.multi_shard = None
+    c.tracking = None
     c.drop_state()
     _set_resp(c, 2)
     c.name = b""
@@ -977,6 +988,26 @@ def _client_kill(c, argv):
         c.reply(OK)
     else:
         c.reply(killed)
+
+
+def _client_tracking(c, argv):
+    """Enabled on a connection of the client's own to the default shard first; once that shard
+    accepts it, every shard connection of the client gets it too and carries all its commands."""
+    request = encode_request(argv)
+    on = len(argv) > 2 and argv[2].lower() == b"on"
+
+    def adopt(data: bytes) -> bytes:
+        if data.startswith(b"+OK"):
+            c.tracking = [request] if on else None
+            for sid, conn in c.dedicated.items():
+                if sid != shard.id:
+                    conn.send(request, DROP)
+        return data
+
+    shard = c.server.router.default
+    slot = c.new_slot()
+    slot.transform = adopt
+    c.dedicated_conn(shard).send(request, slot)
 
 
 def _client_unblock(c, argv):
@@ -1299,7 +1330,7 @@ LOCAL = {
     "client|id": _client_id, "client|setname": _client_setname, "client|getname": _client_getname,
     "client|setinfo": _client_setinfo, "client|info": _client_info, "client|list": _client_list,
     "client|reply": _client_reply, "client|no-evict": _client_on_off, "client|no-touch": _client_on_off,
-    "client|kill": _client_kill, "client|unblock": _client_unblock,
+    "client|kill": _client_kill, "client|unblock": _client_unblock, "client|tracking": _client_tracking,
     "subscribe": _subscribe, "psubscribe": _psubscribe, "ssubscribe": _ssubscribe, "unsubscribe": _unsubscribe,
     "punsubscribe": _punsubscribe, "sunsubscribe": _sunsubscribe, "monitor": _monitor,
 }
