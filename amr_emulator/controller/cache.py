@@ -88,6 +88,7 @@ class Controller:
         self.ready_after: float | None = None
         self._watchers: list[asyncio.Task] = []
         self.nodes_stopped = False
+        self.owns_state = False
         self._routes()
 
     # --- events and files ----------------------------------------------------------------------
@@ -180,6 +181,7 @@ class Controller:
     async def start(self) -> None:
         spec = self.spec
         self._preflight()
+        self.owns_state = True
         try:
             os.makedirs(self.dir, exist_ok=True)
         except OSError as e:
@@ -337,10 +339,11 @@ class Controller:
         for w in self._watchers:
             w.cancel()
         self.state = "stopped"
-        try:
-            os.unlink(os.path.join(self.dir, "state.json"))
-        except OSError:
-            pass
+        if self.owns_state:   # never the state file of another running cache of the same name
+            try:
+                os.unlink(os.path.join(self.dir, "state.json"))
+            except OSError:
+                pass
         await self.http.close()
 
     # --- topology and keys ---------------------------------------------------------------------

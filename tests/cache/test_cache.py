@@ -12,6 +12,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from amr_emulator import Cache
+from amr_emulator.config import running_caches
 from amr_emulator.controller import StartError
 from amr_emulator.controller.launch import ApiError, request
 from amr_emulator.protocol.slots import key_slot
@@ -130,6 +131,7 @@ def test_taken_port_and_name_fail_cleanly(oss):
     assert not processes_mentioning('"second"')
     with pytest.raises(StartError, match=f"a cache named '{oss.name}' is already running"):
         Cache(name=oss.name, timing="fast").start()
+    assert running_caches()[oss.name]["controller_pid"] == oss.controller_pid   # its state file untouched
     assert oss.client().ping()
 
 
