@@ -256,7 +256,8 @@ class Controller:
         """Node IPs 127.0.1.x (a block no other running cache uses, free at the node and cluster ports),
         else 127.0.0.1 with distinct free ports."""
         n = self.spec.nodes
-        if _probe(f"{LOOPBACK_PREFIX}1", 0) != errno.EADDRNOTAVAIL:
+        shared = os.environ.get("AMR_EMULATOR_SHARED_IP", "") not in ("", "0")   # force the fallback
+        if not shared and _probe(f"{LOOPBACK_PREFIX}1", 0) != errno.EADDRNOTAVAIL:
             used: set[str] = set()
             for name, state in running_caches().items():
                 if name != self.spec.name:

@@ -12,6 +12,17 @@ import time
 from amr_emulator.controller.internal import InternalError, node_call
 
 
+def _die_with_parent() -> None:
+    """In the child before exec (Linux): SIGTERM when the controller dies, even by SIGKILL, so the
+    proxy stops its shards and no node outlives its controller."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def kill_group(pgid: int, sig: int = signal.SIGKILL) -> bool:
     try:
         os.killpg(pgid, sig)
@@ -60,7 +71,8 @@ class NodeProcess:
         self.stopping = False
         with open(self.log_path, "ab") as log:
             self.proc = await asyncio.create_subprocess_exec(
-                *self.args(), stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+                *self.args(), stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
         self.started_at = time.time()
 
     def log_tail(self, lines: int = 15) -> str:

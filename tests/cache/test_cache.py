@@ -167,3 +167,18 @@ def test_no_auth_cache():
 
 def test_ready_time_is_reported(oss):
     assert 0 < oss.ready_after < 30
+
+
+def test_fallback_without_per_node_ips(monkeypatch):
+    """Where 127.0.1.x cannot be bound (forced here), nodes share 127.0.0.1 with distinct ports."""
+    monkeypatch.setenv("AMR_EMULATOR_SHARED_IP", "1")
+    with Cache(nodes=2, shards=2, timing="fast") as cache:
+        t = cache.topology()
+        assert {n.ip for n in t.nodes} == {"127.0.0.1"}
+        ports = [n.port for n in t.nodes] + [n.cluster_port for n in t.nodes]
+        assert len(set(ports)) == 4 and cache.port not in ports
+        r = cache.client()
+        assert {(n.host, n.port) for n in r.get_nodes()} == {("127.0.0.1", n.cluster_port) for n in t.nodes}
+        for i in range(20):
+            r.set(f"k{i}", i)
+        assert r.get("k13") == b"13"

@@ -143,3 +143,20 @@ def test_commands_without_a_cache(env):
     for args in (["down"], ["keys"], ["status", "--name", "nope"]):
         p = run(env, *args, check=False)
         assert p.returncode == 1 and "Error: no" in p.stderr
+
+
+def test_nodes_do_not_outlive_a_killed_controller(env):
+    port = free_port()
+    run(env, "up", "-d", "--name", "orphan", "--port", str(port), "--timing", "fast", "--nodes", "2",
+        "--shards", "1")
+    status = json.loads(run(env, "status", "--json").stdout)
+    pids = all_pids(status)
+    os.kill(status["cache"]["controller_pid"], signal.SIGKILL)
+    deadline = time.monotonic() + 15
+    while [p for p in pids if alive(p)] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [p for p in pids if alive(p)]
+    out = run(env, "down", "--all").stdout   # the state file it left is cleaned up
+    assert "its controller was gone" in out
+    p = run(env, "status", check=False)
+    assert p.returncode == 1 and "no cache is running" in p.stderr
