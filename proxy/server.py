@@ -29,7 +29,7 @@ from amr_emulator.topology import Topology
 
 from .router import Router
 from .session import Client
-from .supervisor import Supervisor
+from .supervisor import Supervisor, shard_call
 
 log = logging.getLogger("proxy")
 
@@ -80,9 +80,32 @@ class ProxyServer:
             log.warning("node %d: not every shard answered within %.0f s", self.node_id, ready_timeout)
         await self.listen_cache()
 
+    async def foreign_listener(self, host: str, port: int) -> str | None:
+        """What already listens on a shared endpoint when it is not this cache (SO_REUSEPORT would
+        silently share it with any process of the same user), else None."""
+        try:
+            reply = (await shard_call(host, port, self.topology.internal_password, (b"AMR.TOPOLOGY",),
+                                      timeout=1.0))[0]
+        except (ConnectionRefusedError, OSError) as e:
+            if isinstance(e, ConnectionRefusedError) or getattr(e, "errno", None) in (111,):
+                return None
+            return f"something that does not answer as a node of this cache ({e})"
+        except Exception as e:  # noqa: BLE001 - a timeout, or not RESP at all
+            return f"something that does not answer as a node of this cache ({e!r})"
+        if isinstance(reply, bytes):
+            try:
+                if Topology.from_json(reply).name == self.topology.name:
+                    return None
+            except (ValueError, KeyError, TypeError):
+                pass
+        return "another server (not a node of this cache)"
+
     async def listen_cache(self) -> None:
         topo = self.topology
         node = topo.node(self.node_id)
+        other = await self.foreign_listener(topo.endpoint_host, topo.endpoint_port)
+        if other is not None:
+            raise SystemExit(f"proxy: {topo.endpoint_host}:{topo.endpoint_port} is already served by {other}")
         await self.listen(topo.endpoint_host, topo.endpoint_port, reuseport=True)
         if topo.policy == "oss":
             await self.listen(node.ip, node.cluster_port, reuseport=True)
@@ -149,7 +172,11 @@ async def serve(topology: Topology, node_id: int, data_dir: str | None) -> int:
         except (NotImplementedError, RuntimeError):
             pass
     stopped = server.stopped
-    await server.start()
+    try:
+        await server.start()
+    except BaseException:
+        await server.supervisor.stop()  # never leave the shards behind
+        raise
     server.stopped = stopped
     await stopped.wait()
     return server.exit_code

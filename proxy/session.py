@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+from binascii import crc_hqx
 import logging
 from collections import deque
 from time import monotonic, time
@@ -34,7 +35,6 @@ from amr_emulator.protocol.errors import RespError
 from amr_emulator.protocol.resp import (OK, Push, RequestParser, Simple, Verbatim, decode_reply, encode2, encode3,
                                         encode_command, string2ll)
 from amr_emulator.protocol.slots import key_slot
-from binascii import crc_hqx
 
 from . import backend as backend_mod
 from . import cluster, fanout
@@ -58,7 +58,7 @@ backend_mod.set_flush_clients(flush_clients)
 #: AMR refuses these from clients, answered as unknown commands.
 REFUSED = frozenset([b"bgrewriteaof", b"bgsave", b"save", b"shutdown", b"module", b"debug", b"move", b"psync",
                      b"sync", b"replconf", b"replicaof", b"slaveof", b"swapdb", b"failover", b"migrate",
-                     b"restore-asking", b"lastsave"])
+                     b"restore-asking"])
 
 #: CONFIG SET parameters AMR lets clients change (Redis Enterprise's list); every other one is refused.
 CONFIG_SET_ALLOWED = frozenset([

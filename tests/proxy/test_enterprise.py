@@ -356,3 +356,18 @@ def test_reply_skip_does_not_swallow_a_pipelined_neighbour(enterprise):
         assert conn.read_reply() == b"$1\r\n1\r\n"
     finally:
         conn.close()
+
+
+def test_protocol_errors_like_redis(enterprise, real_redis):
+    for data in (b"*1\r\n$x\r\n", b"*2\r\n$3\r\nGET\r\n:1\r\n", b'SET "a b\r\n', b"*a\r\n"):
+        outs = []
+        for host, port in ((enterprise.host, enterprise.port), (real_redis.host, real_redis.port)):
+            conn = RawConnection(host, port)
+            try:
+                if port == enterprise.port:
+                    conn.call("AUTH", enterprise.password)
+                conn.send(b"PING\r\n" + data + b"PING\r\n")
+                outs.append(conn.read_until_closed(timeout=2))
+            finally:
+                conn.close()
+        assert outs[0] == outs[1], (data, outs)

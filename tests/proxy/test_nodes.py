@@ -157,3 +157,30 @@ def _publish_count(pub, channel):
         return pub.publish(channel, "ping")
     except redis.RedisError:
         return 0
+
+
+def test_refuses_to_share_the_endpoint_with_another_server(tmp_path, real_redis):
+    """SO_REUSEPORT would let two caches share a port: a proxy that finds another server there stops."""
+    from amr_emulator.topology import plan
+    from tests.proxy.conftest import INTERNAL
+    from tests.servers import ROOT, Process, free_port
+    import subprocess
+    import sys
+
+    topo = plan("other", policy="enterprise", nodes=1, shards=1, ha=False, port=real_redis.port,
+                node_ips=["127.0.0.1"], node_ports=[free_port()], cluster_ports=[free_port()],
+                access_keys=None, internal_password=INTERNAL, timing="fast")
+    path = tmp_path / "t.json"
+    path.write_text(topo.to_json())
+    p = Process([sys.executable, "-m", "proxy", "--topology", str(path), "--node", "0"], 0, cwd=ROOT)
+    try:
+        assert p.proc.wait(30) == 1
+        assert b"is already served by another server" in p.proc.stderr.read()
+        # its shard went with it
+        shard = topo.shards[0]
+        with pytest.raises(OSError):
+            __import__("socket").create_connection(("127.0.0.1", shard.port), timeout=0.5).close()
+    except subprocess.TimeoutExpired:
+        raise AssertionError("the proxy did not stop")
+    finally:
+        p.stop()
