@@ -50,6 +50,7 @@ class ProxyServer:
         self._listening: set = set()
         self.stopped: asyncio.Event | None = None
         self.exit_code = 0
+        self.serving = False  # listening on the cache endpoint (part of `ready`)
 
     def next_client_id(self) -> int:
         self._next_id += 1
@@ -109,6 +110,7 @@ class ProxyServer:
         await self.listen(topo.endpoint_host, topo.endpoint_port, reuseport=True)
         if topo.policy == "oss":
             await self.listen(node.ip, node.cluster_port, reuseport=True)
+        self.serving = True
 
     async def stop(self) -> None:
         for s in self._servers:
@@ -133,7 +135,7 @@ class ProxyServer:
     def status(self) -> dict:
         shards = self.supervisor.status()
         return {"node": self.node_id, "epoch": self.topology.epoch, "policy": self.topology.policy,
-                "pid": os.getpid(), "ready": self.supervisor.ready(), "clients": len(self.clients),
+                "pid": os.getpid(), "ready": self.serving and self.supervisor.ready(), "clients": len(self.clients),
                 "shards": shards}
 
     def internal_command(self, c: Client, argv: list) -> None:
