@@ -230,3 +230,29 @@ def test_transactions_redirect_like_redis_cluster(oss, real_cluster):
     finally:
         ours.close()
         theirs.close()
+
+
+def test_keys_in_slot(oss):
+    conn = oss.raw(0, "cluster")
+    try:
+        slot = 449  # "k2": node 0 owns 0-5460
+        for i in range(3):
+            assert conn.call("SET", f"{{k2}}:{i}", "v") == b"+OK\r\n"
+        assert conn.call("CLUSTER", "COUNTKEYSINSLOT", str(slot)) == b":3\r\n"
+        keys = decode_reply(conn.call("CLUSTER", "GETKEYSINSLOT", str(slot), "2"))[0]
+        assert len(keys) == 2 and all(k.startswith(b"{k2}:") for k in keys)
+        assert conn.call("CLUSTER", "COUNTKEYSINSLOT", "99999") == b"-ERR Invalid slot\r\n"
+    finally:
+        conn.close()
+
+
+def test_resp3_cluster_client(oss):
+    rc = RedisCluster(host=oss.host, port=oss.port, protocol=3)
+    try:
+        for i in range(20):
+            rc.hset(f"r3:{i}", mapping={"f": i})
+        assert [rc.hgetall(f"r3:{i}") for i in range(20)] == [{b"f": str(i).encode()} for i in range(20)]
+        rc.zadd("r3:z", {"a": 1.5})
+        assert rc.zscore("r3:z", "a") == 1.5
+    finally:
+        rc.close()
