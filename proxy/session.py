@@ -32,7 +32,7 @@ from time import monotonic, time
 from amr_emulator.protocol import errors
 from amr_emulator.protocol.commands import REDIS_COMMANDS, get_keys, lookup
 from amr_emulator.protocol.errors import RespError
-from amr_emulator.protocol.resp import (OK, Push, RequestParser, Simple, Verbatim, decode_reply, encode2, encode3,
+from amr_emulator.protocol.resp import (NULL_ARRAY, OK, Push, RequestParser, Simple, Verbatim, decode_reply, encode2, encode3,
                                         encode_command, string2ll)
 from amr_emulator.protocol.slots import key_slot
 
@@ -201,6 +201,7 @@ class Client(asyncio.Protocol):
         # CLIENT TRACKING ON: the requests that set it up on every connection of this client, whose
         # commands then all go over its own connections (invalidations are per connection)
         self.tracking: list | None = None
+        self.held_name = b""
         self.queue: deque = deque()
         self.ctime = time()
         self.last_interaction = monotonic()
@@ -521,6 +522,7 @@ class Client(asyncio.Protocol):
     def forward_blocking(self, shard, argv: list) -> None:
         slot = self.new_slot()
         self.held = slot
+        self.held_name = argv[0].lower()
         self.dedicated_conn(shard).send(encode_request(argv), slot)
 
     def split(self, argv: list) -> None:
@@ -1032,7 +1034,8 @@ def _client_unblock(c, argv):
             del other.dedicated[sid]
             b.close()
             break
-    slot.on_reply(b"-" + errors.UNBLOCKED.encode() + b"\r\n" if as_error else other.encode(None))
+    timeout_reply = None if other.held_name in (b"blmove", b"brpoplpush") else NULL_ARRAY
+    slot.on_reply(b"-" + errors.UNBLOCKED.encode() + b"\r\n" if as_error else other.encode(timeout_reply))
     c.reply(1)
 
 

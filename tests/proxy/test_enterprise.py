@@ -371,3 +371,24 @@ def test_protocol_errors_like_redis(enterprise, real_redis):
             finally:
                 conn.close()
         assert outs[0] == outs[1], (data, outs)
+
+
+def test_client_unblock(enterprise):
+    # client ids are a proxy's own: both connections go through node 0's endpoint
+    blocked = enterprise.raw(0)
+    admin = enterprise.raw(0)
+    try:
+        cid = int(blocked.call("CLIENT", "ID")[1:-2])
+        blocked.send(b"BLPOP nothing 0\r\nPING\r\n")
+        time.sleep(0.2)
+        assert admin.call("CLIENT", "UNBLOCK", str(cid)) == b":1\r\n"
+        assert blocked.read_reply() == b"*-1\r\n"
+        assert blocked.read_reply() == b"+PONG\r\n"
+        blocked.send(b"BLMOVE {t}a {t}b LEFT LEFT 0\r\n")
+        time.sleep(0.2)
+        assert admin.call("CLIENT", "UNBLOCK", str(cid), "ERROR") == b":1\r\n"
+        assert blocked.read_reply() == b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
+        assert admin.call("CLIENT", "UNBLOCK", str(cid)) == b":0\r\n"
+    finally:
+        blocked.close()
+        admin.close()
