@@ -285,8 +285,13 @@ class Supervisor:
                 sp.shard = s
 
     def adopt(self, topology) -> None:
+        """A newer topology: start/stop shards, and re-point or promote replicas now, not at the next ping."""
         self.topology = topology
         self.reconcile()
+        loop = asyncio.get_running_loop()
+        for sp in self.shards.values():
+            if sp.up:
+                loop.create_task(sp.check())
 
     async def _ping_loop(self) -> None:
         while not self.stopping:
