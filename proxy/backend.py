@@ -116,7 +116,7 @@ class _Discard:
         self.backend = backend
 
     def on_reply(self, data: bytes) -> None:
-        if data[:1] == b"-":
+        if data[:1] == b"-" and data != SHARD_DOWN:
             log.warning("shard %s:%s answered %s with %r", self.backend.host, self.backend.port, self.what,
                         data[:200])
 
