@@ -26,6 +26,7 @@ import asyncio
 import hmac
 from binascii import crc_hqx
 import logging
+import re
 from collections import deque
 from time import monotonic, time
 
@@ -1202,6 +1203,10 @@ def _publish(c, argv):
     c.forward(c.server.router.shard_of_key_anywhere(argv[1]), argv)
 
 
+# the proxies' own requests to the shards (connection setup, the supervisor's pings): not shown
+_INTERNAL_MONITOR_LINE = re.compile(rb'^\+[0-9.]+ \[\d+ [^\]]*\] "(?i:auth|hello|ping|info|replicaof)"')
+
+
 def _monitor(c, argv):
     if c.monitor_conns:
         c.reply(OK)
@@ -1221,7 +1226,8 @@ def _monitor(c, argv):
                 if not skip[0]:
                     ack.one_done()
                 return
-            c.relay_push(frame)
+            if _INTERNAL_MONITOR_LINE.search(frame) is None:
+                c.relay_push(frame)
 
         conn = Backend(shard.host, shard.port, shard.password, 2, on_push=relay)
         conn.subscriber = True
