@@ -1,41 +1,54 @@
 """The `amr-emulator` command line (click): parsing and printing only."""
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
+import asyncio
+import datetime
+import json
+import logging
 import sys
-import time
 
 import click
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 10000
+from amr_emulator.config import EVICTION_POLICIES, CacheSpec, SpecError, parse_size, running_caches
+from amr_emulator.topology import POLICIES, TIMING_PROFILES
+
+# AMR's own spellings (ARM/CLI values) accepted next to ours
+POLICY_ALIASES = {"osscluster": "oss", "enterprisecluster": "enterprise", "nocluster": "nocluster",
+                  "oss": "oss", "enterprise": "enterprise", "non-clustered": "nocluster"}
+EVICTION_ALIASES = {p.replace("-", ""): p for p in EVICTION_POLICIES}
 
 
-def _port_taken(host: str, port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind((host, port))
-        except OSError:
-            return True
-    return False
+def _policy(ctx, param, value):
+    if value is None:
+        return value
+    try:
+        return POLICY_ALIASES[value.lower()]
+    except KeyError:
+        raise click.BadParameter(f"{value!r} is not one of {', '.join(POLICIES)} "
+                                 "(or AMR's OSSCluster, EnterpriseCluster, NoCluster)") from None
 
 
-def _wait_ready(proc: subprocess.Popen, host: str, port: int, timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return False
-        try:
-            with socket.create_connection((host, port), timeout=0.5) as s:
-                s.sendall(b"*1\r\n$4\r\nPING\r\n")
-                if s.recv(16).startswith(b"+PONG"):
-                    return True
-        except OSError:
-            time.sleep(0.02)
-    return False
+def _eviction(ctx, param, value):
+    key = value.lower().replace("-", "").replace("_", "")
+    if key not in EVICTION_ALIASES:
+        raise click.BadParameter(f"{value!r} is not one of {', '.join(EVICTION_POLICIES)}")
+    return EVICTION_ALIASES[key]
+
+
+def _zones(ctx, param, value):
+    if value is None:
+        return None
+    zones = tuple(z.strip() for z in value.split(",") if z.strip())
+    if not zones:
+        raise click.BadParameter("give zones as a comma-separated list, e.g. 1,2,3")
+    return zones
+
+
+def _size(ctx, param, value):
+    try:
+        return parse_size(value)
+    except SpecError as e:
+        raise click.BadParameter(str(e)) from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -44,49 +57,270 @@ def main():
     """A local emulator of an Azure Managed Redis cache: point any Redis client at 127.0.0.1:10000."""
 
 
+# --- up ----------------------------------------------------------------------------------------
+
+def _snippet(info: dict) -> list[str]:
+    host, port = info["endpoint_host"], info["endpoint_port"]
+    key = (info.get("keys") or {}).get("primary")
+    pw = f", password={key!r}" if key else ""
+    cls = "RedisCluster" if info["policy"] == "oss" else "Redis"
+    cli_flags = "-c " if info["policy"] == "oss" else ""
+    lines = [
+        f"  endpoint:        {host}:{port}",
+        f"  access key:      {key}  (both keys: amr-emulator keys --name {info['name']})" if key
+        else "  access key:      none (started with --no-auth)",
+        f"  management API:  {info['management_url']}",
+        "  python:",
+        "    import redis",
+        f"    r = redis.{cls}(host={host!r}, port={port}{pw})",
+        f"  redis-cli {cli_flags}-h {host} -p {port}" + (f" -a '{key}'" if key else ""),
+    ]
+    return lines
+
+
+def _print_ready(info: dict) -> None:
+    click.echo(f"Cache {info['name']!r} is ready in {info['ready_after_s']:.2f}s "
+               f"(policy {info['policy']}, {info['nodes']} nodes, {info['partitions']} partitions, "
+               f"{info['shards']} shards, timing {info['timing']}).")
+    for line in _snippet(info):
+        click.echo(line)
+
+
 @main.command()
-@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address of the cache endpoint.")
-@click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(0, 65535),
+@click.option("--name", default="amr", show_default=True, help="Name of the cache.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address of the cache endpoint.")
+@click.option("--port", default=10000, show_default=True, type=click.IntRange(1, 65535),
               help="Port of the cache endpoint (AMR's is 10000).")
-@click.option("--access-key", default="", help="Require AUTH with this key (default: no authentication).")
-def up(host, port, access_key):
-    """Start the emulator in the foreground; Ctrl-C stops it.
+@click.option("--nodes", default=3, show_default=True, type=click.IntRange(1, 64), help="Nodes (VMs).")
+@click.option("--shards", default=None, type=click.IntRange(1, 512),
+              help="Primary shards (partitions)  [default: the SKU's, else 3]")
+@click.option("--sku", default=None, help="An AMR SKU (Balanced_B10, B10, ...): its primary shard count and memory.")
+@click.option("--policy", default="oss", show_default=True, callback=_policy,
+              help="Clustering policy: oss, enterprise or nocluster.")
+@click.option("--zones", default=None, callback=_zones, help="Availability zones of the nodes, e.g. 1,2,3.")
+@click.option("--ha/--no-ha", default=True, show_default=True,
+              help="A replica of every partition on another node (AMR's high availability).")
+@click.option("--eviction-policy", default="volatile-lru", show_default=True, callback=_eviction,
+              help="maxmemory-policy of every shard.")
+@click.option("--maxmemory", default=None, callback=_size, help="The cache's memory (bytes or 100mb, 1gb), split over the primary shards  [default: the SKU's, else none]")
+@click.option("--data-dir", default=None, type=click.Path(file_okay=False),
+              help="Directory for the nodes' persistent data (one sub-directory per node).")
+@click.option("--timing", default="azure", show_default=True, type=click.Choice(sorted(TIMING_PROFILES)),
+              help="Timers of failure detection and failover: azure (AMR's figures) or fast (tests).")
+@click.option("--access-key", default=None, help="Primary access key (default: generated, as AMR does).")
+@click.option("--no-auth", is_flag=True, help="Accept clients without AUTH (AMR always requires a key).")
+@click.option("--detach", "-d", is_flag=True, help="Return once the cache is ready; stop it with `amr-emulator down`.")
+@click.option("--ready-timeout", default=60.0, show_default=True, type=click.FloatRange(1), help="Seconds to wait.")
+@click.option("--json", "as_json", is_flag=True, help="Print the ready cache's facts as JSON.")
+@click.option("--verbose", "-v", is_flag=True, help="Show the event log as it happens (foreground).")
+def up(name, host, port, nodes, shards, sku, policy, zones, ha, eviction_policy, maxmemory, data_dir, timing,
+       access_key, no_auth, detach, ready_timeout, as_json, verbose):
+    """Start a cache: its controller (management API) and its nodes (proxies and shards).
 
-    For now the cache is a single shard process serving every command at the endpoint; the
-    multi-node cache with proxies, replicas and failover builds on it.
+    In the foreground Ctrl-C (or SIGTERM) stops every process of the cache; with --detach the
+    command returns once the cache is ready. TLS is not emulated yet.
     """
-    if port and _port_taken(host, port):
-        raise click.ClickException(f"{host}:{port} is already in use (another cache or program listens there)")
-    args = [sys.executable, "-m", "shard", "--port", str(port), "--bind", host]
-    if access_key:
-        args += ["--requirepass", access_key]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, start_new_session=True)
-
-    def stop(*_):
-        if proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(5)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                proc.wait()
-
-    signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
     try:
-        if not _wait_ready(proc, host, port):
-            stop()
-            raise click.ClickException(f"the shard did not start on {host}:{port}")
-        click.echo(f"amr-emulator ready at {host}:{port} (pid {proc.pid}); Ctrl-C stops it.")
-        auth = f", password={access_key!r}" if access_key else ""
-        click.echo(f"  python: redis.Redis(host={host!r}, port={port}{auth})")
-        click.echo(f"  cli:    redis-cli -h {host} -p {port}" + (" -a <key>" if access_key else ""))
-        code = proc.wait()
-        if code not in (0, -signal.SIGTERM):
-            raise click.ClickException(f"the shard exited with status {code}")
-    except KeyboardInterrupt:
-        click.echo("stopping...")
-    finally:
-        stop()
+        spec = CacheSpec(name=name, host=host, port=port, nodes=nodes, shards=shards, sku=sku, policy=policy,
+                         zones=zones, ha=ha, eviction_policy=eviction_policy, maxmemory=maxmemory,
+                         data_dir=data_dir, timing=timing, auth=not no_auth, access_key=access_key)
+    except SpecError as e:
+        raise click.UsageError(str(e)) from None
+    from amr_emulator.controller import Controller, StartError
+
+    def show(info):
+        if as_json:
+            click.echo(json.dumps(info, indent=2))
+        else:
+            _print_ready(info)
+
+    if detach:
+        from amr_emulator.controller.launch import launch
+        try:
+            _, info = launch(spec, ready_timeout)
+        except StartError as e:
+            raise click.ClickException(str(e)) from None
+        show(info)
+        if not as_json:
+            click.echo(f"Running in the background (controller pid {info['controller_pid']}); "
+                       f"`amr-emulator down --name {name}` stops it.")
+        return
+
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(message)s")
+    controller = Controller(spec, ready_timeout=ready_timeout)
+
+    def ready(info):
+        show({**info, "keys": controller.keys()})
+        if not as_json:
+            click.echo("Ctrl-C stops it.")
+        sys.stdout.flush()
+
+    try:
+        asyncio.run(controller.run(ready))
+    except StartError as e:
+        raise click.ClickException(str(e)) from None
+    except KeyboardInterrupt:  # a second Ctrl-C during shutdown
+        pass
+    if not as_json:
+        click.echo(f"Cache {name!r} stopped.")
+
+
+# --- down, status, keys ------------------------------------------------------------------------
+
+def _find(name):
+    from amr_emulator.controller.launch import find_cache
+    try:
+        return find_cache(name)
+    except LookupError as e:
+        raise click.ClickException(str(e)) from None
+
+
+def _api(state, method, path, body=None):
+    from amr_emulator.controller.launch import ApiError, request
+    try:
+        return request(state["management_url"], method, f"/caches/{state['name']}{path}", body)
+    except ApiError as e:
+        raise click.ClickException(str(e)) from None
+
+
+@main.command()
+@click.option("--name", default=None, help="The cache (default: the only running one).")
+@click.option("--all", "all_", is_flag=True, help="Stop every running cache.")
+def down(name, all_):
+    """Stop a cache: every node, shard and its controller."""
+    from amr_emulator.config import stale_caches
+    from amr_emulator.controller.launch import reap, stop_cache
+    stale = stale_caches()
+    if all_:
+        states = list(running_caches().values())
+    elif name is not None and name in stale:
+        states = []
+    else:
+        states = [_find(name)]
+    for state in states:
+        stop_cache(state)
+        click.echo(f"Cache {state['name']!r} stopped.")
+    for state in stale.values():   # controllers that died (SIGKILL): kill what they left
+        if all_ or state["name"] == name:
+            reap(state)
+            click.echo(f"Cache {state['name']!r}: its controller was gone; killed what was left of its nodes.")
+
+
+def _fmt_time(iso: str) -> str:
+    try:
+        return datetime.datetime.fromisoformat(iso.replace("Z", "+00:00")).strftime("%H:%M:%S.%f")[:-3]
+    except ValueError:
+        return iso
+
+
+def _table(rows: list[list], header: list[str]) -> list[str]:
+    cells = [[str(c) for c in header]] + [["-" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    return ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
+
+
+def _slots(partition: dict) -> str:
+    return ",".join(f"{a}-{b}" if a != b else str(a) for a, b in partition["slots"])
+
+
+def render_status(st: dict) -> list[str]:
+    cache, topo = st["cache"], st["topology"]
+    lines = [f"cache {cache['name']}  state {cache['state']}  policy {topo['policy']}  "
+             f"endpoint {cache['endpoint']}  epoch {topo['epoch']}  leader node {topo.get('leader')}",
+             f"management API {cache['management_url']}  controller pid {cache['controller_pid']}  "
+             f"timing {topo['timing']['profile']}  auth {'access keys' if cache['auth'] else 'none'}", ""]
+    node_rows = []
+    for n in st["nodes"]:
+        status = n.get("status") or {}
+        state = n["state"] if n["running"] else "stopped"
+        if n.get("error") and n["running"]:
+            state += " (no answer)"
+        node_rows.append([n["id"], n["zone"], n["ip"], n["port"], n["cluster_port"], n["pid"], state,
+                          "yes" if status.get("ready") else "no", status.get("epoch")])
+    lines += _table(node_rows, ["NODE", "ZONE", "IP", "PORT", "CLUSTER", "PID", "STATE", "READY", "EPOCH"])
+    lines.append("")
+    partitions = {p["id"]: p for p in topo["partitions"]}
+    reported = {}
+    for n in st["nodes"]:
+        shards = (n.get("status") or {}).get("shards") or []
+        if isinstance(shards, dict):
+            shards = [{**v, "id": int(k)} for k, v in shards.items()]
+        for s in shards:
+            if isinstance(s, dict) and "id" in s:
+                reported[int(s["id"])] = s
+    offsets = {}
+    for s in topo["shards"]:
+        if s["role"] == "primary":
+            offsets[s["partition"]] = reported.get(s["id"], {}).get("master_repl_offset")
+    shard_rows = []
+    for s in sorted(topo["shards"], key=lambda s: (s["partition"], s["role"] != "primary", s["id"])):
+        rep = reported.get(s["id"], {})
+        offset = rep.get("master_repl_offset")
+        lag = None
+        if s["role"] == "replica" and offset is not None and offsets.get(s["partition"]) is not None:
+            lag = offsets[s["partition"]] - offset
+        up = rep.get("up")
+        shard_rows.append([s["id"], s["partition"], s["role"], _slots(partitions[s["partition"]]), s["node"],
+                           s["port"], rep.get("pid"), None if up is None else ("yes" if up else "no"),
+                           rep.get("link") or rep.get("master_link_status"), offset, lag])
+    lines += _table(shard_rows, ["SHARD", "PARTITION", "ROLE", "SLOTS", "NODE", "PORT", "PID", "UP", "LINK",
+                                 "OFFSET", "LAG"])
+    events = st.get("events") or []
+    if events:
+        lines += ["", "recent events:"]
+        for e in events[-8:]:
+            details = " ".join(f"{k}={v}" for k, v in (e.get("details") or {}).items())
+            lines.append(f"  {_fmt_time(e['time'])}  {e['operation']}  {details}".rstrip())
+    return lines
+
+
+@main.command()
+@click.option("--name", default=None, help="The cache (default: the only running one).")
+@click.option("--json", "as_json", is_flag=True, help="The full status as JSON.")
+def status(name, as_json):
+    """Nodes, zones, addresses, shards, roles, slots, replication offsets and lag, leader, epoch, events."""
+    running = running_caches()
+    if name is None and len(running) > 1:
+        if as_json:
+            click.echo(json.dumps(list(running.values()), indent=2))
+            return
+        rows = [[s["name"], s.get("state"), s.get("policy"), s.get("endpoint"), s.get("nodes"), s.get("shards"),
+                 s.get("management_url")] for s in running.values()]
+        for line in _table(rows, ["NAME", "STATE", "POLICY", "ENDPOINT", "NODES", "SHARDS", "MANAGEMENT API"]):
+            click.echo(line)
+        return
+    st = _api(_find(name), "GET", "/status")
+    if as_json:
+        click.echo(json.dumps(st, indent=2))
+        return
+    for line in render_status(st):
+        click.echo(line)
+
+
+@main.command()
+@click.option("--name", default=None, help="The cache (default: the only running one).")
+@click.option("--regenerate", type=click.Choice(["primary", "secondary"]), default=None,
+              help="Replace one key (clients using the other keep working).")
+@click.option("--json", "as_json", is_flag=True)
+def keys(name, regenerate, as_json):
+    """Show the access keys, or regenerate one."""
+    state = _find(name)
+    result = _api(state, "POST", "/keys/regenerate", {"key": regenerate}) if regenerate else \
+        _api(state, "GET", "/keys")
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    if not result.get("auth"):
+        click.echo(f"Cache {state['name']!r} has no access keys (started with --no-auth).")
+        return
+    click.echo(f"primary:    {result['primary']}")
+    click.echo(f"secondary:  {result['secondary']}")
+    if regenerate:
+        click.echo(f"regenerated the {regenerate} key (topology epoch {result.get('epoch')})")
+        for node, err in (result.get("errors") or {}).items():
+            click.echo(f"warning: node {node} did not take the new key: {err}", err=True)
+
+
+if __name__ == "__main__":
+    main()

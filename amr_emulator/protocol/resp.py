@@ -147,7 +147,7 @@ class RequestParser:
     """
 
     __slots__ = ("buf", "pos", "max_bulk_len", "args", "left", "bulk_len", "require_auth", "_fast", "_chunk",
-                 "_reader")
+                 "_reader", "sizes")
 
     def __init__(self, max_bulk_len: int = 512 * 1024 * 1024):
         self.buf = bytearray()
@@ -160,6 +160,9 @@ class RequestParser:
         self._fast = hiredis is not None  # at a request boundary, where hiredis may try the next chunk
         self._chunk = b""
         self._reader = hiredis.Reader() if hiredis is not None else None  # empty between chunks
+        # Set to a list by a caller that wants each request's wire size (a proxy forwarding the bytes
+        # as received): filled when hiredis read the whole chunk, None after the exact parser ran.
+        self.sizes: list | None = None
 
     def feed(self, data: bytes) -> None:
         if self._fast and not self.require_auth:
@@ -183,6 +186,7 @@ class RequestParser:
                 return out, None
             self._reader = hiredis.Reader()  # the old one may hold part of a frame
             self._fast = False
+            self.sizes = None
             self.buf = bytearray(chunk)
             self.pos = 0
         out, error = self._parse_exact()
@@ -199,6 +203,7 @@ class RequestParser:
         gets = reader.gets
         out = []
         size = 0
+        sizes = self.sizes
         try:
             while True:
                 req = gets()
@@ -209,7 +214,10 @@ class RequestParser:
                 for a in req:
                     if type(a) is not bytes:
                         return None
-                size += _canonical_size(req)
+                n = _canonical_size(req)
+                size += n
+                if sizes is not None:
+                    sizes.append(n)
                 out.append(req)
         except hiredis.ProtocolError:
             return None

@@ -1,0 +1,197 @@
+"""The Python API: a running cache as a context manager.
+
+    from amr_emulator import Cache
+
+    with Cache(nodes=3, policy="oss", timing="fast") as cache:
+        r = cache.client()            # redis.RedisCluster (oss) or redis.Redis, with the access key
+        r.set("k", "v")
+        cache.topology(); cache.events(); cache.status()
+
+The cache runs in its own controller process (`python -m amr_emulator.controller`), driven over the
+management API. `stop()` (also on `with` exit, on interpreter exit and after a failing test) stops it
+through the API and then kills whatever is left by process group, so no process outlives it; and if
+this process dies without stopping it (SIGKILL), the controller notices and stops the cache.
+"""
+from __future__ import annotations
+
+import atexit
+import secrets
+import subprocess
+import threading
+from typing import Any
+
+from amr_emulator.config import CacheSpec, parse_size
+from amr_emulator.controller.launch import ApiError, launch, reap, request, stop_cache
+from amr_emulator.topology import Topology
+
+_live: set["Cache"] = set()
+_live_lock = threading.Lock()
+
+
+def _stop_all() -> None:
+    for cache in list(_live):
+        cache.stop()
+
+
+atexit.register(_stop_all)
+
+
+class Cache:
+    """An emulated AMR cache. Keyword arguments are the `amr-emulator up` options; differences for
+    tests: a unique name (`amr-<random>`), a free port (port=0) and the `fast` timing profile."""
+
+    def __init__(self, name: str | None = None, *, nodes: int = 3, shards: int | None = None,
+                 sku: str | None = None, policy: str = "oss", zones: list[str] | tuple[str, ...] | None = None,
+                 ha: bool = True, host: str = "127.0.0.1", port: int = 0, timing: str = "fast",
+                 eviction_policy: str = "volatile-lru", maxmemory: int | str | None = None,
+                 data_dir: str | None = None, auth: bool = True, access_key: str | None = None,
+                 ready_timeout: float = 60.0):
+        self.spec = CacheSpec(
+            name=name or f"amr-{secrets.token_hex(4)}", host=host, port=port, nodes=nodes, shards=shards,
+            sku=sku, policy=policy, zones=None if zones is None else tuple(str(z) for z in zones), ha=ha,
+            eviction_policy=eviction_policy, maxmemory=parse_size(maxmemory), data_dir=data_dir,
+            timing=timing, auth=auth, access_key=access_key)
+        self.ready_timeout = ready_timeout
+        self.info: dict[str, Any] | None = None
+        self._proc: subprocess.Popen | None = None
+        self._clients: list[Any] = []
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> "Cache":
+        if self.info is not None:
+            return self
+        self._proc, self.info = launch(self.spec, self.ready_timeout, tied=True)
+        with _live_lock:
+            _live.add(self)
+        return self
+
+    def stop(self) -> None:
+        if self.info is None:
+            return
+        for client in self._clients:
+            try:
+                client.close()
+            except Exception:
+                pass
+        self._clients.clear()
+        try:
+            stop_cache(self.info)
+        finally:
+            reap(self.info)
+            if self._proc is not None:
+                try:
+                    self._proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    pass
+            self.info = None
+            with _live_lock:
+                _live.discard(self)
+
+    def __enter__(self) -> "Cache":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self.info is not None
+
+    # --- facts ---------------------------------------------------------------------------------
+
+    def _need(self) -> dict[str, Any]:
+        if self.info is None:
+            raise RuntimeError("the cache is not running (call start() or use `with Cache(...)`)")
+        return self.info
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def policy(self) -> str:
+        return self.spec.policy
+
+    @property
+    def host(self) -> str:
+        return self._need()["endpoint_host"]
+
+    @property
+    def port(self) -> int:
+        return self._need()["endpoint_port"]
+
+    @property
+    def endpoint(self) -> str:
+        """`host:port` of the cache endpoint."""
+        return self._need()["endpoint"]
+
+    @property
+    def management_url(self) -> str:
+        return self._need()["management_url"]
+
+    @property
+    def controller_pid(self) -> int:
+        return self._need()["controller_pid"]
+
+    @property
+    def ready_after(self) -> float:
+        return self._need()["ready_after_s"]
+
+    def _api(self, method: str, path: str, body: Any = None) -> Any:
+        return request(self.management_url, method, f"/caches/{self.name}{path}", body)
+
+    def topology(self) -> Topology:
+        return Topology.from_dict(self._api("GET", "/topology"))
+
+    def status(self) -> dict[str, Any]:
+        return self._api("GET", "/status")
+
+    def events(self) -> list[dict[str, Any]]:
+        return self._api("GET", "/events")
+
+    def keys(self) -> dict[str, Any]:
+        return self._api("GET", "/keys")
+
+    @property
+    def access_key(self) -> str | None:
+        return self.keys()["primary"]
+
+    def regenerate_key(self, which: str = "primary") -> dict[str, Any]:
+        return self._api("POST", "/keys/regenerate", {"key": which})
+
+    def node_pids(self) -> dict[int, int]:
+        return {int(k): v for k, v in self._need().get("node_pids", {}).items()}
+
+    # --- clients -------------------------------------------------------------------------------
+
+    def client(self, *, password: str | None = None, **kwargs: Any):
+        """A redis-py client for this cache: RedisCluster under the OSS policy, Redis otherwise, with the
+        primary access key (or `password`). Closed when the cache stops."""
+        import redis
+        info = self._need()
+        if password is None and info.get("auth"):
+            password = self.access_key
+        if self.policy == "oss":
+            client = redis.RedisCluster(host=self.host, port=self.port, password=password, **kwargs)
+        else:
+            client = redis.Redis(host=self.host, port=self.port, password=password, **kwargs)
+        self._clients.append(client)
+        return client
+
+    def async_client(self, *, password: str | None = None, **kwargs: Any):
+        """The asyncio flavour of `client()` (redis.asyncio); the caller closes it."""
+        import redis.asyncio
+        info = self._need()
+        if password is None and info.get("auth"):
+            password = self.access_key
+        if self.policy == "oss":
+            return redis.asyncio.RedisCluster(host=self.host, port=self.port, password=password, **kwargs)
+        return redis.asyncio.Redis(host=self.host, port=self.port, password=password, **kwargs)
+
+    def __repr__(self) -> str:
+        where = self.info["endpoint"] if self.info else "stopped"
+        return f"<Cache {self.name} {self.policy} {where}>"
+
+
+__all__ = ["Cache", "ApiError"]

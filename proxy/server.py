@@ -1,0 +1,205 @@
+"""The node's proxy process: `python -m proxy --topology <path.json> --node <id> [--data-dir D]`.
+
+Listens, with the same client protocol on each, on:
+- the cache endpoint (`endpoint_host:endpoint_port`, 127.0.0.1:10000) with SO_REUSEPORT, so every live
+  node's proxy shares it and the kernel spreads new connections over them;
+- the node endpoint (`node ip:port`);
+- under the OSS policy, the node's cluster port (`node ip:cluster_port`, 85xx), what CLUSTER SLOTS and
+  -MOVED name.
+
+Internal commands, for connections authenticated with the internal password only (anyone else gets
+`unknown command`): `AMR.STATUS` (JSON: node, epoch, ready, shards), `AMR.TOPOLOGY` (the JSON routed
+by), `AMR.TOPOLOGY.SET <json>` (adopted if its epoch is newer: `+OK`; otherwise `-ERR stale topology
+...`), `AMR.SHUTDOWN` (stop the shards, exit 0).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+
+from amr_emulator.protocol.errors import RespError
+from amr_emulator.protocol.resp import OK
+from amr_emulator.topology import Topology
+
+from .router import Router
+from .session import Client
+from .supervisor import Supervisor, shard_call
+
+log = logging.getLogger("proxy")
+
+VERSION = "7.4.0"
+
+
+class ProxyServer:
+    def __init__(self, topology: Topology, node_id: int, data_dir: str | None = None):
+        self.topology = topology
+        self.node_id = node_id
+        self.data_dir = data_dir
+        self.version = VERSION
+        self.router = Router(topology, node_id)
+        self.supervisor = Supervisor(topology, node_id, data_dir)
+        self.clients: dict[int, Client] = {}
+        self._next_id = 0
+        self._servers: list = []
+        self._listening: set = set()
+        self.stopped: asyncio.Event | None = None
+        self.exit_code = 0
+        self.serving = False  # listening on the cache endpoint (part of `ready`)
+
+    def next_client_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    # --- listeners ------------------------------------------------------------------------------
+    async def listen(self, host: str, port: int, reuseport: bool = False) -> None:
+        if (host, port) in self._listening:
+            return
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuseport:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+        sock.listen(1024)
+        sock.setblocking(False)
+        server = await asyncio.get_running_loop().create_server(lambda: Client(self), sock=sock)
+        self._servers.append(server)
+        self._listening.add((host, port))
+        log.info("node %d listening on %s:%d", self.node_id, host, port)
+
+    async def start(self, ready_timeout: float = 20.0) -> None:
+        self.stopped = asyncio.Event()
+        node = self.topology.node(self.node_id)
+        await self.listen(node.ip, node.port, reuseport=True)  # AMR.STATUS answers while shards start
+        self.supervisor.start()
+        if not await self.supervisor.wait_ready(ready_timeout):
+            log.warning("node %d: not every shard answered within %.0f s", self.node_id, ready_timeout)
+        await self.listen_cache()
+
+    async def foreign_listener(self, host: str, port: int) -> str | None:
+        """What already listens on a shared endpoint when it is not this cache (SO_REUSEPORT would
+        silently share it with any process of the same user), else None."""
+        try:
+            reply = (await shard_call(host, port, self.topology.internal_password, (b"AMR.TOPOLOGY",),
+                                      timeout=1.0))[0]
+        except (ConnectionRefusedError, OSError) as e:
+            if isinstance(e, ConnectionRefusedError) or getattr(e, "errno", None) in (111,):
+                return None
+            return f"something that does not answer as a node of this cache ({e})"
+        except Exception as e:  # noqa: BLE001 - a timeout, or not RESP at all
+            return f"something that does not answer as a node of this cache ({e!r})"
+        if isinstance(reply, bytes):
+            try:
+                if Topology.from_json(reply).name == self.topology.name:
+                    return None
+            except (ValueError, KeyError, TypeError):
+                pass
+        return "another server (not a node of this cache)"
+
+    async def listen_cache(self) -> None:
+        topo = self.topology
+        node = topo.node(self.node_id)
+        other = await self.foreign_listener(topo.endpoint_host, topo.endpoint_port)
+        if other is not None:
+            raise SystemExit(f"proxy: {topo.endpoint_host}:{topo.endpoint_port} is already served by {other}")
+        await self.listen(topo.endpoint_host, topo.endpoint_port, reuseport=True)
+        if topo.policy == "oss":
+            await self.listen(node.ip, node.cluster_port, reuseport=True)
+        self.serving = True
+
+    async def stop(self) -> None:
+        for s in self._servers:
+            s.close()
+        for c in list(self.clients.values()):
+            if c.transport is not None:
+                c.transport.close()
+        await self.supervisor.stop()
+        self.router.close()
+        if self.stopped is not None:
+            self.stopped.set()
+
+    # --- topology ----------------------------------------------------------------------------------
+    def adopt(self, topology: Topology) -> None:
+        self.topology = topology
+        self.router = Router(topology, self.node_id, self.router)
+        self.supervisor.adopt(topology)
+        for c in self.clients.values():
+            c.server = self
+
+    # --- internal commands -------------------------------------------------------------------------
+    def status(self) -> dict:
+        shards = self.supervisor.status()
+        return {"node": self.node_id, "epoch": self.topology.epoch, "policy": self.topology.policy,
+                "pid": os.getpid(), "ready": self.serving and self.supervisor.ready(), "clients": len(self.clients),
+                "shards": shards}
+
+    def internal_command(self, c: Client, argv: list) -> None:
+        name = argv[0].lower()
+        if name == b"amr.status" and len(argv) == 1:
+            c.reply(json.dumps(self.status()).encode())
+        elif name == b"amr.topology" and len(argv) == 1:
+            c.reply(self.topology.to_json().encode())
+        elif name == b"amr.topology.set" and len(argv) == 2:
+            try:
+                topo = Topology.from_json(argv[1])
+                topo.validate()
+            except (ValueError, KeyError, TypeError) as e:
+                raise RespError(f"ERR invalid topology: {e}") from None
+            if topo.epoch <= self.topology.epoch:
+                raise RespError(f"ERR stale topology epoch {topo.epoch} (current {self.topology.epoch})")
+            self.adopt(topo)
+            c.reply(OK)
+        elif name == b"amr.shutdown" and len(argv) == 1:
+            c.reply(OK)
+            c.flush()
+            asyncio.get_running_loop().create_task(self.stop())
+        else:
+            from amr_emulator.protocol import errors
+
+            raise RespError(errors.unknown_command(argv[0], argv[1:]))
+
+
+async def serve(topology: Topology, node_id: int, data_dir: str | None) -> int:
+    server = ProxyServer(topology, node_id, data_dir)
+    loop = asyncio.get_running_loop()
+    server.stopped = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, lambda: loop.create_task(server.stop()))
+        except (NotImplementedError, RuntimeError):
+            pass
+    stopped = server.stopped
+    try:
+        await server.start()
+    except BaseException:
+        await server.supervisor.stop()  # never leave the shards behind
+        raise
+    server.stopped = stopped
+    await stopped.wait()
+    return server.exit_code
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m proxy", description="Run one node's proxy and its shards.")
+    p.add_argument("--topology", required=True, help="the cache's topology (JSON file)")
+    p.add_argument("--node", type=int, required=True, help="this node's id")
+    p.add_argument("--data-dir", default=None, help="where shards keep their files (one directory each)")
+    p.add_argument("--log-level", default="WARNING")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format=f"%(asctime)s proxy[node {args.node}] %(levelname)s %(message)s")
+    with open(args.topology) as f:
+        topology = Topology.from_json(f.read())
+    topology.node(args.node)  # fails early for an unknown node
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    return asyncio.run(serve(topology, args.node, args.data_dir))
