@@ -16,6 +16,7 @@ from amr_emulator.protocol.commands import COMMANDS
 from amr_emulator.protocol.errors import RespError
 from amr_emulator.protocol.resp import QUEUED
 
+from .eviction import reject_oom
 from .handlers import load_all
 
 log = logging.getLogger("shard")
@@ -135,7 +136,7 @@ def process_command(c, argv: list) -> None:
     if c.pubsub_count and c.resp == 2 and not entry.allowed_in_pubsub:
         _reject(c, errors.pubsub_context(entry.name), entry)
         return
-    if entry.denyoom and server.maxmemory and c.multi is None and server.over_maxmemory():
+    if server.maxmemory and reject_oom(c, entry, name):  # performEvictions, then OOM for denyoom
         _reject(c, errors.OOM, entry)
         return
     if entry.is_write and server.is_replica and server.replica_read_only and not c.is_master:

@@ -18,6 +18,7 @@ from amr_emulator.protocol.resp import Push
 
 from . import config as shard_config
 from .dispatch import build_table
+from .eviction import Eviction
 from .keyspace import NOTIFY_KEYEVENT, NOTIFY_KEYSPACE, Database, ExpiryCycle
 from .session import Client
 
@@ -54,6 +55,8 @@ class Server:
             self.config.set_startup(name.replace("_", "-"), str(value))
 
         self.dbs = [Database(self, i) for i in range(self.config.databases)]
+        self.eviction = Eviction(self)
+        self.eviction.configure()
         self.clients: dict[int, Client] = {}
         self._next_id = 0
         self.ready_keys: dict = {}
@@ -263,7 +266,8 @@ class Server:
             return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
     def over_maxmemory(self) -> bool:
-        return self.maxmemory > 0 and self.used_memory() > self.maxmemory
+        """Over maxmemory by the dataset accounting eviction steers by (see eviction.py)."""
+        return self.maxmemory > 0 and self.eviction.used() > self.maxmemory
 
     # --- lifecycle ---------------------------------------------------------------------------------
     def _cron_tick(self) -> None:

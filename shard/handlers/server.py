@@ -74,6 +74,10 @@ def swapdb_command(c, argv):
         db1.data, db2.data = db2.data, db1.data
         db1.expires, db2.expires = db2.expires, db1.expires
         db1.avg_ttl, db2.avg_ttl = db2.avg_ttl, db1.avg_ttl
+        db1.access, db2.access = db2.access, db1.access  # eviction's clocks and sizes go along
+        db1.sizes, db2.sizes = db2.sizes, db1.sizes
+        db1.mem, db2.mem = db2.mem, db1.mem
+        db1.sample_keys = db2.sample_keys = []
         # clients stay in their database: those blocked on a key that now exists are served
         for db in (db1, db2):
             for key in db.blocking:
