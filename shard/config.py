@@ -429,6 +429,11 @@ def _attr(attr, conv=int):
     return apply
 
 
+def _apply_requirepass(server, value):
+    """The default user follows requirepass (ACLUpdateDefaultUserPassword)."""
+    server.acl.update_default_password(_password_bytes(value))
+
+
 def _apply_eviction(server, value):
     ev = getattr(server, "eviction", None)
     if ev is not None:
@@ -598,7 +603,7 @@ def _table(cfg_ref: list) -> list:
         # sds
         S("masterauth", None, flags=(SENSITIVE,), empty_is_null=True),
         S("requirepass", None, flags=(SENSITIVE,), empty_is_null=True,
-          apply=_attr("requirepass", _password_bytes)),
+          apply=_apply_requirepass),
         # enum
         E("supervised", (("upstart", 1), ("systemd", 2), ("auto", 3), ("no", 0)), 0, flags=(IMMUTABLE,)),
         E("syslog-facility", (("user", 8), ("local0", 128), ("local1", 136), ("local2", 144), ("local3", 152),

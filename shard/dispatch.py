@@ -16,6 +16,7 @@ from amr_emulator.protocol.commands import COMMANDS
 from amr_emulator.protocol.errors import RespError
 from amr_emulator.protocol.resp import QUEUED
 
+from .acl import check_command
 from .eviction import reject_oom
 from .handlers import load_all
 
@@ -133,6 +134,11 @@ def process_command(c, argv: list) -> None:
     if not c.authenticated and not entry.no_auth:
         _reject(c, errors.NOAUTH, entry)
         return
+    if server.acl_restricted:  # the ACL step; never taken while only an all-permissive default exists
+        denied = check_command(c, entry, argv)
+        if denied is not None:
+            _reject(c, denied, entry)
+            return
     if c.pubsub_count and c.resp == 2 and not entry.allowed_in_pubsub:
         _reject(c, errors.pubsub_context(entry.name), entry)
         return

@@ -18,6 +18,7 @@ from amr_emulator.protocol.resp import Push
 
 from . import config as shard_config
 from .dispatch import build_table
+from .acl import ACL
 from .eviction import Eviction
 from .keyspace import NOTIFY_KEYEVENT, NOTIFY_KEYSPACE, Database, ExpiryCycle
 from .session import Client
@@ -41,7 +42,11 @@ class Server:
         self.version = REDIS_VERSION
 
         # settings with a hot-path attribute (config.py keeps them in step)
+        # truthy while new connections must authenticate (the default user has a password or is off);
+        # kept by acl.ACL.changed
         self.requirepass = b""
+        self.acl = ACL(self)
+        self.acl_restricted = False  # a user other than an all-permissive default exists: dispatch checks
         self.proto_max_bulk_len = 512 * 1024 * 1024
         self.maxmemory = 0
         self.notify_flags = 0

@@ -1,7 +1,6 @@
 """Connection commands: PING ECHO QUIT HELLO AUTH SELECT RESET, and the CLIENT family (Redis 7.4)."""
 from __future__ import annotations
 
-import hmac
 from time import monotonic, time
 
 from amr_emulator.protocol import errors
@@ -38,29 +37,32 @@ def quit_command(c, argv):
 
 
 def check_password(c, user: bytes, password: bytes) -> bool:
-    """The default user: no password configured accepts anything (nopass); otherwise requirepass."""
-    if user != b"default":
-        return False
-    required = c.server.requirepass
-    if not required:
-        return True
-    return hmac.compare_digest(required, password)
+    """The ACL users' credentials (the default user follows requirepass)."""
+    return c.server.acl.check_credentials(user, password)
 
 
 def authenticate(c, user: bytes, password: bytes) -> None:
     if not check_password(c, user, password):
+        from ..acl import DENIED_AUTH
+
+        c.server.acl.add_log(c, DENIED_AUTH, argv0_of(c), user)
         raise RespError(errors.WRONGPASS)
     c.authenticated = True
     c.parser.require_auth = False
     c.user = user
 
 
+def argv0_of(c) -> bytes:
+    return getattr(c, "current_argv0", None) or c.cmd_name.encode()
+
+
 @command("auth")
 def auth_command(c, argv):
     if len(argv) > 3:
         raise RespError(errors.SYNTAX)
+    c.current_argv0 = argv[0]
     if len(argv) == 2:
-        if not c.server.requirepass:
+        if c.server.acl.default.nopass:
             raise RespError(errors.AUTH_NOT_CONFIGURED)
         authenticate(c, b"default", argv[1])
     else:
@@ -99,6 +101,7 @@ def hello_command(c, argv):
         else:
             raise RespError("ERR Syntax error in HELLO option '%s'" % argv[i].decode("latin-1"))
     if auth is not None:
+        c.current_argv0 = argv[0]
         authenticate(c, auth[0], auth[1])
     if not c.authenticated:
         raise RespError(errors.HELLO_NOAUTH)

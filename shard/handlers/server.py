@@ -517,10 +517,10 @@ def _section_stats(server) -> list:
         ("eventloop_duration_cmd_sum", 0),
         ("instantaneous_eventloop_cycles_per_sec", 0),
         ("instantaneous_eventloop_duration_usec", 0),
-        ("acl_access_denied_auth", g("stat_acl_denied_auth", 0)),
-        ("acl_access_denied_cmd", 0),
-        ("acl_access_denied_key", 0),
-        ("acl_access_denied_channel", 0),
+        ("acl_access_denied_auth", server.acl.denied[4]),
+        ("acl_access_denied_cmd", server.acl.denied[1]),
+        ("acl_access_denied_key", server.acl.denied[2]),
+        ("acl_access_denied_channel", server.acl.denied[3]),
     ]
 
 

@@ -55,6 +55,10 @@ xack xadd xautoclaim xclaim xdel xlen xpending xrange xread xreadgroup xrevrange
 xgroup|create xgroup|createconsumer xgroup|delconsumer xgroup|destroy xgroup|setid xgroup|help
 xinfo|consumers xinfo|groups xinfo|stream xinfo|help
 """
+_ACL = """
+acl|cat acl|deluser acl|dryrun acl|genpass acl|getuser acl|help acl|list acl|load acl|log acl|save acl|setuser
+acl|users acl|whoami
+"""
 _SCRIPTING = ""  # EVAL*, SCRIPT, FUNCTION, FCALL
 _BITMAP = ""
 _HYPERLOGLOG = ""
@@ -67,5 +71,5 @@ _CLUSTER = ""
 IMPLEMENTED = frozenset(
     (_CONNECTION + _SERVER + _GENERIC + _STRING + _HASH + _LIST + _SET + _ZSET + _TRANSACTIONS + _PUBSUB
      + _STREAM + _SCRIPTING + _BITMAP + _HYPERLOGLOG + _GEO + _SORT + _REPLICATION + _PERSISTENCE
-     + _CLUSTER).split()
+     + _CLUSTER + _ACL).split()
 )
