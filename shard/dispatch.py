@@ -168,6 +168,9 @@ def call(c, entry, argv: list) -> None:
     if server.monitors and not entry.skip_monitor:
         server.feed_monitors(c, argv)
     c.cmd_name = entry.name
+    tracking = server.tracking
+    if tracking is not None:  # client-side caching: who is running (NOLOOP, deferred invalidations)
+        tracking.current = c
     dirty = server.dirty
     start = perf_counter()
     try:
@@ -193,6 +196,8 @@ def call(c, entry, argv: list) -> None:
     server.stat_numcommands += 1
     if usec >= server.slowlog_slower_than >= 0:
         server.slowlog_add(c, argv, usec)
+    if tracking is not None:  # remember the keys read; send invalidations held for this reply
+        tracking.after_call(c, entry, argv)
     if server.ready_keys and not c.in_exec:
         server.handle_ready_keys()
 

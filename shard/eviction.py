@@ -357,9 +357,6 @@ class Eviction:
         server.stat_evicted_keys += 1
         server.propagate(db.id, [b"DEL", key])
         server.notify(NOTIFY_EVICTED, b"evicted", key, db.id)
-        inv = getattr(server, "tracking", None)
-        if inv is not None:
-            inv.invalidate_key(key)
 
     def perform(self) -> bool:
         """performEvictions: free memory until under maxmemory. False when still over (EVICT_FAIL)."""

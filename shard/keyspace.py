@@ -185,7 +185,11 @@ class Database:
     def changed(self, key: bytes) -> None:
         """signalModifiedKey: invalidate the WATCHes of `key`.
 
-        A key already expired when it was WATCHed and now deleted is no logical change (as Redis)."""
+        A key already expired when it was WATCHed and now deleted is no logical change (as Redis).
+        Client-side caching invalidates the key (trackingInvalidateKey)."""
+        tracking = self.server.tracking
+        if tracking is not None:
+            tracking.invalidate(key)
         if self.watched:
             clients = self.watched.get(key)
             if clients:

@@ -79,6 +79,7 @@ class Server:
         self.slowlog_next_id = 0
         self.latency_events: dict = {}
         self.expiry = ExpiryCycle(self)
+        self.tracking = None  # tracking.Tracking once a client turns CLIENT TRACKING on
 
         # statistics (INFO stats)
         self.dirty = 0
@@ -123,6 +124,8 @@ class Server:
         self.unwatch_all(c)
         self.unsubscribe_all(c)
         self.paused_clients.discard(c)
+        if self.tracking is not None:
+            self.tracking.disable(c)
         if c.monitor and c in self.monitors:
             self.monitors.remove(c)
 

@@ -30,6 +30,8 @@ def flushall_command(c, argv):
     server = c.server
     for db in server.dbs:
         server.dirty += db.flush()
+    if server.tracking is not None:
+        server.tracking.flushed()
     c.propagate_as(list(argv))  # replicated even when nothing was removed (forceCommandPropagation)
     return OK
 
@@ -38,6 +40,8 @@ def flushall_command(c, argv):
 def flushdb_command(c, argv):
     _flush_generic(c, argv)
     c.server.dirty += c.db.flush()
+    if c.server.tracking is not None:
+        c.server.tracking.flushed()
     c.propagate_as(list(argv))
     return OK
 
@@ -346,7 +350,7 @@ def _section_clients(server) -> list:
         ("client_recent_max_input_buffer", max_in),
         ("client_recent_max_output_buffer", 0),
         ("blocked_clients", server.blocked_clients),
-        ("tracking_clients", 0),
+        ("tracking_clients", 0 if server.tracking is None else server.tracking.clients),
         ("pubsub_clients", sum(1 for cl in clients if cl.pubsub_count)),
         ("watching_clients", sum(1 for cl in clients if cl.watched)),
         ("clients_in_timeout_table", timeouts),
@@ -498,9 +502,9 @@ def _section_stats(server) -> list:
         ("active_defrag_key_misses", 0),
         ("total_active_defrag_time", 0),
         ("current_active_defrag_time", 0),
-        ("tracking_total_keys", 0),
-        ("tracking_total_items", 0),
-        ("tracking_total_prefixes", 0),
+        ("tracking_total_keys", 0 if server.tracking is None else len(server.tracking.table)),
+        ("tracking_total_items", 0 if server.tracking is None else server.tracking.items),
+        ("tracking_total_prefixes", 0 if server.tracking is None else len(server.tracking.prefixes)),
         ("unexpected_error_replies", g("stat_unexpected_error_replies", 0)),
         ("total_error_replies", g("stat_total_error_replies", 0)),
         ("dump_payload_sanitizations", 0),

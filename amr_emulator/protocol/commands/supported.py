@@ -8,6 +8,7 @@ _CONNECTION = """
 auth echo hello ping quit reset select
 client|id client|setname client|getname client|setinfo client|info client|list client|kill client|reply
 client|no-evict client|no-touch client|pause client|unpause client|unblock client|help
+client|tracking client|caching client|getredir client|trackinginfo
 """
 _SERVER = """
 info dbsize flushall flushdb time lastsave monitor debug swapdb
