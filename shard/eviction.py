@@ -114,10 +114,12 @@ class AccountedDatabase(Database):
         old = self.sizes.pop(key, 0)
         if v is None:
             self.mem -= old
+            self.server.eviction.dataset -= old
             self.access.pop(key, None)
             return
         new = self.sizes[key] = estimate(self.server, key, v)
         self.mem += new - old
+        self.server.eviction.dataset += new - old
         if key not in self.access:
             self.access[key] = self.new_clock()
 
@@ -126,12 +128,14 @@ class AccountedDatabase(Database):
         self.access[key] = self.new_clock()
         new = self.sizes[key] = estimate(self.server, key, value)
         self.mem += new
+        self.server.eviction.dataset += new
 
     def expire_now(self, key: bytes) -> None:
         Database.expire_now(self, key)  # calls changed: the size and clock go
 
     def flush(self) -> int:
         n = Database.flush(self)
+        self.server.eviction.dataset -= self.mem
         self.sizes = {}
         self.access = {}
         self.mem = 0
@@ -211,7 +215,7 @@ class Eviction:
         self.next_db = 0
         self.object_asked = False  # OBJECT IDLETIME/FREQ was used: keep clocks from now on
         self.tracking_since = server.now_ms
-        self.stat_evicted = 0
+        self.dataset = 0  # the estimated size of every key of every database (see the module doc)
 
     @property
     def lfu(self) -> bool:
@@ -245,6 +249,7 @@ class Eviction:
                 db.sizes = {}
                 db.access = {}
                 db.mem = 0
+        self.dataset = sum(db.mem for db in getattr(server, "dbs", ()))
 
     def _account_all(self, db) -> None:
         server = self.server
@@ -266,7 +271,7 @@ class Eviction:
             self.configure()
 
     def used(self) -> int:
-        return STARTUP_MEMORY + sum(db.mem for db in self.server.dbs)
+        return STARTUP_MEMORY + self.dataset
 
     # --- choosing and evicting ----------------------------------------------------------------
     def _random_keys(self, db, source: dict, n: int) -> list:
@@ -383,8 +388,8 @@ def reject_oom(c, entry, name: bytes) -> bool:
     this command must be refused. A command queued in MULTI is refused like a direct one; EXEC is
     refused when a queued command would be."""
     server = c.server
-    if c.is_master:
-        return False
+    if STARTUP_MEMORY + server.eviction.dataset <= server.maxmemory or c.is_master:
+        return False  # the common case, at once
     out_of_memory = not server.eviction.perform()
     if not out_of_memory:
         return False

@@ -244,3 +244,17 @@ def test_compat_object_freq_idletime(limited):
     for _ in range(5):
         c.call("GET", "f")
     c.call("OBJECT", "FREQ", "f")
+
+
+def test_eviction_invalidates_tracking_clients(er, eshard):
+    from tests.servers import RawConnection
+
+    t = RawConnection(eshard.host, eshard.port)
+    t.call("HELLO", "3")
+    t.call("CLIENT", "TRACKING", "on")
+    er.set("cached", b"v" * 600_000)
+    assert t.call("GET", "cached").startswith(b"$600000\r\n")
+    er.config_set("maxmemory-policy", "allkeys-lru")
+    er.config_set("maxmemory", "1mb")  # evicts at once: the reader's cache entry is invalidated
+    assert t.read_reply() == b">2\r\n$10\r\ninvalidate\r\n*1\r\n$6\r\ncached\r\n"
+    t.close()
