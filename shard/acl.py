@@ -423,6 +423,15 @@ class User:
         else:
             self.root.set_op(op, acl_pubsub_allchannels)
 
+    def channel_allowed(self, channel: bytes, is_pattern: bool) -> bool:
+        """ACLUserCheckChannelPerm."""
+        for s in self.selectors:
+            if s.allchannels:
+                return True
+            if any((channel == p) if is_pattern else glob_match(p, channel) for p in s.channels):
+                return True
+        return False
+
     @property
     def unrestricted(self) -> bool:
         r = self.root
@@ -525,6 +534,24 @@ class ACL:
                 raise ACLError("Error in ACL SETUSER modifier '%s': %s" % (op.decode("latin-1"), e)) from None
         self.users[name] = u
         self.changed()
+        if existing is not None:
+            self.kill_pubsub_clients(u)
+
+    def kill_pubsub_clients(self, u: User) -> None:
+        """ACLKillPubsubClientsIfNeeded: a subscriber whose channels the new rules no longer allow
+        is disconnected."""
+        for c in list(self.server.clients.values()):
+            if c.user != u.name or not c.pubsub_count:
+                continue
+            ok = (all(u.channel_allowed(ch, False) for ch in c.subscriptions)
+                  and all(u.channel_allowed(ch, False) for ch in c.ssubscriptions)
+                  and all(u.channel_allowed(p, True) for p in c.psubscriptions))
+            if not ok:
+                if c.in_batch:  # the client running this command: after its reply
+                    c.close_after_reply()
+                elif c.transport is not None:
+                    c.closing = True
+                    c.transport.close()
 
     def check_credentials(self, name: bytes, password: bytes) -> bool:
         u = self.users.get(name)
@@ -535,14 +562,15 @@ class ACL:
         h = hash_password(password)
         return any(hmac.compare_digest(h, p) for p in u.passwords)
 
-    def add_log(self, c, reason: int, obj: bytes, username: bytes | None = None) -> None:
+    def add_log(self, c, reason: int, obj: bytes, username: bytes | None = None, context: bytes | None = None) -> None:
         from .handlers.connection import client_info_line
 
         self.denied[reason] += 1
         max_len = self.server.config.get_int("acllog-max-len")
         now = self.server.now_ms
         username = c.user if username is None else username
-        context = b"multi" if c.multi is not None else b"toplevel"
+        if context is None:
+            context = b"multi" if c.multi is not None else b"toplevel"
         info = client_info_line(c).encode("latin-1")
         for i, e in enumerate(list(self.log)[:10]):
             if (e["reason"] == reason and e["context"] == context and abs(e["ctime"] - now) <= 60000
@@ -592,3 +620,26 @@ def check_command(c, entry, argv: list) -> str | None:
     obj = entry.spec.name.encode() if reason == DENIED_CMD else argv[idx]
     acl.add_log(c, reason, obj)
     return "NOPERM " + error_message(reason, c.user, entry.spec, argv[idx], False)
+
+
+_EXEC_REASONS = {DENIED_CMD: "no permission to execute the command or subcommand",
+                 DENIED_KEY: "no permission to touch the specified keys",
+                 DENIED_CHANNEL: "no permission to access one of the channels used as arguments"}
+
+
+def check_queued(c, entry, argv: list) -> str | None:
+    """execCommand's re-check of a queued command (the rules may have changed since MULTI)."""
+    acl = c.server.acl
+    user = acl.users.get(c.user)
+    if user is None:
+        reason, idx = DENIED_CMD, 0
+    elif user.unrestricted:
+        return None
+    else:
+        reason, idx = user.check(entry.spec, argv)
+        if not reason:
+            return None
+    obj = entry.spec.name.encode() if reason == DENIED_CMD else argv[idx]
+    acl.add_log(c, reason, obj, context=b"multi")
+    return ("NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. "
+            "This command is no longer allowed for the following reason: " + _EXEC_REASONS[reason])

@@ -16,7 +16,7 @@ from amr_emulator.protocol.commands import COMMANDS
 from amr_emulator.protocol.errors import RespError
 from amr_emulator.protocol.resp import QUEUED
 
-from .acl import check_command
+from .acl import check_command, check_queued
 from .eviction import reject_oom
 from .handlers import load_all
 
@@ -225,6 +225,11 @@ def run_exec(c, queued: list) -> list:
             if entry.is_write and c.server.is_replica and c.server.replica_read_only and not c.is_master:
                 replies.append(RespError(errors.READONLY))
                 continue
+            if c.server.acl_restricted:  # ACL rules may have changed since the command was queued
+                denied = check_queued(c, entry, argv)
+                if denied is not None:
+                    replies.append(RespError(denied))
+                    continue
             call(c, entry, argv)
     finally:
         c.reply_sink = saved

@@ -280,3 +280,34 @@ def test_default_user_follows_requirepass():
             conn.close()
     finally:
         proc.stop()
+
+
+def test_multi_queued_and_exec_recheck(acl):
+    acl.call("ACL", "SETUSER", "alice", "on", ">p1", "~*", "+@all")
+    a = _login(acl)
+    a.call("MULTI")
+    a.call("SET", "k", "1")
+    a.call("GET", "k")
+    acl.call("ACL", "SETUSER", "alice", "-set")  # the rules change before EXEC
+    a.call("EXEC")  # SET refused inside the EXEC reply, GET served
+    a.call("MULTI")
+    a.conns[0].call("SET", "k", "2")  # refused when queued (7.0.15 differs in the NOPERM text)
+    a.conns[1].call("SET", "k", "2")
+    a.call("EXEC")
+    ours, theirs = (c.call("ACL", "LOG", "1") for c in acl.conns)
+    assert b"$7\r\ncontext\r\n$5\r\nmulti\r\n" in ours and b"$7\r\ncontext\r\n$5\r\nmulti\r\n" in theirs
+    a.close()
+
+
+def test_revoked_channels_disconnect_subscribers(acl):
+    acl.call("ACL", "SETUSER", "alice", "on", ">p1", "resetchannels", "&news*", "+@all")
+    a = _login(acl)
+    a.call("SUBSCRIBE", "news1")
+    acl.call("ACL", "SETUSER", "alice", "&news*")  # unchanged: stays connected
+    acl.call("PUBLISH", "news1", "m")
+    for c in a.conns:
+        assert c.read_reply() == b"*3\r\n$7\r\nmessage\r\n$5\r\nnews1\r\n$1\r\nm\r\n"
+    acl.call("ACL", "SETUSER", "alice", "resetchannels", "&other")
+    for c in a.conns:
+        assert c.read_until_closed(timeout=2) == b""
+    a.close()
