@@ -111,15 +111,19 @@ class AccountedDatabase(Database):
     def changed(self, key: bytes) -> None:
         Database.changed(self, key)
         v = self.data.get(key)
-        old = self.sizes.pop(key, 0)
         if v is None:
+            old = self.sizes.pop(key, 0)
             self.mem -= old
             self.server.eviction.dataset -= old
             self.access.pop(key, None)
             return
-        new = self.sizes[key] = estimate(self.server, key, v)
-        self.mem += new - old
-        self.server.eviction.dataset += new - old
+        sizes = self.sizes
+        old = sizes.get(key, 0)
+        new = estimate(self.server, key, v)
+        if new != old:  # (a SET signals twice: the second finds nothing to do)
+            sizes[key] = new
+            self.mem += new - old
+            self.server.eviction.dataset += new - old
         if key not in self.access:
             self.access[key] = self.new_clock()
 

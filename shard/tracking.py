@@ -11,8 +11,9 @@
 - An invalidation for the client running the command waits until its reply is out (after EXEC's
   reply inside a transaction).
 
-`server.tracking` stays None until a client first turns tracking on, so the hooks in dispatch and
-the keyspace cost one attribute test until then.
+`server.tracking` is None while no client tracks (before the first CLIENT TRACKING ON and after
+the last one turns it off or leaves), so the hooks in dispatch and the keyspace cost one attribute
+test then.
 """
 from __future__ import annotations
 
@@ -85,6 +86,9 @@ class Tracking:
                     del self.prefixes[p]
         c.tracking = None
         self.clients -= 1
+        if not self.clients and self.server.tracking is self:
+            # nobody tracks: drop the table, and the hooks go back to one attribute test
+            self.server.tracking = None
 
     # --- reads and writes -------------------------------------------------------------------------
     def after_call(self, c, entry, argv: list) -> None:

@@ -361,7 +361,7 @@ def client_kill_command(c, argv):
             elif opt == b"laddr":
                 laddr = val.decode("latin-1")
             elif opt == b"user":
-                if val != b"default":
+                if val not in c.server.acl.users:
                     raise RespError("ERR No such user '%s'" % val.decode("latin-1"))
                 user = val
             elif opt == b"skipme":

@@ -311,3 +311,13 @@ def test_revoked_channels_disconnect_subscribers(acl):
     for c in a.conns:
         assert c.read_until_closed(timeout=2) == b""
     a.close()
+
+
+def test_client_kill_user(acl):
+    acl.call("CLIENT", "KILL", "USER", "nosuch")
+    acl.call("ACL", "SETUSER", "alice", "on", ">p1", "+@all", "~*")
+    a = _login(acl)
+    acl.call("CLIENT", "KILL", "USER", "alice")
+    for c in a.conns:
+        assert c.read_until_closed(timeout=2) == b""
+    a.close()

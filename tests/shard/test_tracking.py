@@ -21,7 +21,7 @@ class Pair:
         assert ours == theirs, f"{args!r}:\n  shard: {ours!r}\n  redis: {theirs!r}"
         return ours
 
-    def pushes(self, timeout=0.3) -> bytes:
+    def pushes(self, timeout=0.2) -> bytes:
         ours, theirs = (c.read_until_closed(timeout=timeout) for c in self.conns)
         assert ours == theirs, f"pushes:\n  shard: {ours!r}\n  redis: {theirs!r}"
         return ours
