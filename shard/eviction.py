@@ -5,7 +5,8 @@ after a delete, so eviction cannot steer by it. Instead the keyspace keeps an ac
 dataset: every key's estimated size (its key and value allocations as MEMORY USAGE estimates them,
 containers sampled, so a write costs O(1) however large the value) is recorded when the key changes
 (`Database.changed`, which every write goes through) and dropped when it goes. `used()` is that sum
-plus STARTUP_MEMORY, a fixed stand-in for what an empty redis-server uses (its used_memory at start).
+plus STARTUP_MEMORY, a fixed stand-in for what an empty redis-server uses (its used_memory at start);
+INFO's used_memory reports it while maxmemory is set.
 So with maxmemory 50mb and 100 KB values (112 KB allocations), about 440 keys stay.
 
 **Access clock.** LRU and LFU need each key's last access. The clock lives in `Database.access`

@@ -274,14 +274,24 @@ def _usec_per_call(usec: int, calls: int) -> float:
 
 
 def _memory_stats(server) -> dict:
-    """Memory figures for INFO memory: used (RSS, what the server reports), peak, startup."""
-    used = server.used_memory()
+    """Memory figures for INFO memory: used, peak, startup, rss. Used is the process's RSS, or, while
+    maxmemory is set, the dataset accounting eviction steers by (shard/eviction.py), so that
+    used_memory and maxmemory compare as on Redis."""
+    rss = server.used_memory()
+    if server.maxmemory:
+        from ..eviction import STARTUP_MEMORY
+
+        used = server.eviction.used()
+        peak = max(getattr(server, "stat_peak_accounted", 0), used)
+        server.stat_peak_accounted = peak
+        return {"used": used, "peak": peak, "startup": STARTUP_MEMORY, "rss": rss}
+    used = rss
     peak = max(getattr(server, "stat_peak_memory", 0), used)
     server.stat_peak_memory = peak
     startup = getattr(server, "startup_memory", None)
     if startup is None:
         startup = server.startup_memory = used
-    return {"used": used, "peak": peak, "startup": min(startup, used)}
+    return {"used": used, "peak": peak, "startup": min(startup, used), "rss": rss}
 
 
 def _system_memory() -> int:
@@ -370,8 +380,8 @@ def _section_memory(server) -> list:
     return [
         ("used_memory", used),
         ("used_memory_human", bytes_to_human(used)),
-        ("used_memory_rss", used),
-        ("used_memory_rss_human", bytes_to_human(used)),
+        ("used_memory_rss", m["rss"]),
+        ("used_memory_rss_human", bytes_to_human(m["rss"])),
         ("used_memory_peak", peak),
         ("used_memory_peak_human", bytes_to_human(peak)),
         ("used_memory_peak_perc", "%.2f%%" % (used * 100 / peak if peak else 0)),

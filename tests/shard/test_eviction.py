@@ -258,3 +258,14 @@ def test_eviction_invalidates_tracking_clients(er, eshard):
     er.config_set("maxmemory", "1mb")  # evicts at once: the reader's cache entry is invalidated
     assert t.read_reply() == b">2\r\n$10\r\ninvalidate\r\n*1\r\n$6\r\ncached\r\n"
     t.close()
+
+
+def test_info_used_memory_follows_the_accounting_under_maxmemory(er):
+    er.config_set("maxmemory-policy", "allkeys-lru")
+    er.config_set("maxmemory", "5mb")
+    for i in range(100):
+        er.set(f"k{i}", b"v" * 100_000)
+    mem = er.info("memory")
+    assert mem["used_memory"] <= mem["maxmemory"] == 5 * 2**20
+    assert mem["used_memory"] > 4 * 2**20
+    assert mem["used_memory_rss"] > mem["used_memory"]  # the process itself
