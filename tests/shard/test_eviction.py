@@ -67,11 +67,12 @@ def test_noeviction_refuses_denyoom_commands_and_serves_reads(er):
     assert er.info("stats")["evicted_keys"] == evicted
 
 
-def test_volatile_policies_evict_only_keys_with_a_ttl(er):
+@pytest.mark.parametrize("policy", ["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"])
+def test_volatile_policies_evict_only_keys_with_a_ttl(er, policy):
     for i in range(20):
         er.set(f"p{i}", b"v" * 100_000)
         er.set(f"t{i}", b"v" * 100_000, ex=1000)
-    er.config_set("maxmemory-policy", "volatile-lru")
+    er.config_set("maxmemory-policy", policy)
     er.config_set("maxmemory", "3mb")  # evicts at once, as CONFIG SET maxmemory does
     assert er.dbsize() == 20
     assert all(er.exists(f"p{i}") for i in range(20))
@@ -269,3 +270,30 @@ def test_info_used_memory_follows_the_accounting_under_maxmemory(er):
     assert mem["used_memory"] <= mem["maxmemory"] == 5 * 2**20
     assert mem["used_memory"] > 4 * 2**20
     assert mem["used_memory_rss"] > mem["used_memory"]  # the process itself
+
+
+def test_lfu_counter_grows_logarithmically(er):
+    er.config_set("maxmemory-policy", "allkeys-lfu")
+    er.set("k", "v")
+    pipe = er.pipeline(transaction=False)
+    for _ in range(1000):
+        pipe.get("k")
+    pipe.execute()
+    # Redis's table for lfu-log-factor 10: 100 hits -> 10, 1K hits -> 18
+    assert 13 <= er.object("freq", "k") <= 22
+
+
+def test_lfu_decay_per_minute():
+    """LFUDecrAndReturn: one period of lfu-decay-time minutes takes one off the counter."""
+    from shard.eviction import lfu_decr
+    from shard.server import Server
+
+    server = Server(port=0)
+    now_min = (server.now_ms // 60000) & 65535
+    assert lfu_decr(server, (now_min << 8) | 20) == 20
+    assert lfu_decr(server, (((now_min - 3) & 65535) << 8) | 20) == 17
+    server.config.set("lfu-decay-time", "2")
+    assert lfu_decr(server, (((now_min - 3) & 65535) << 8) | 20) == 19
+    assert lfu_decr(server, (((now_min - 100) & 65535) << 8) | 20) == 0
+    server.config.set("lfu-decay-time", "0")
+    assert lfu_decr(server, (((now_min - 100) & 65535) << 8) | 20) == 20

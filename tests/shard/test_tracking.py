@@ -81,6 +81,13 @@ def test_mode_switch_errors_and_caching(pair):
     p.call("CLIENT", "GETREDIR")
 
 
+def test_reset_turns_tracking_off(pair):
+    p, _ = pair
+    p.call("CLIENT", "TRACKING", "on", "bcast", "prefix", "x")
+    p.call("RESET")
+    p.call("CLIENT", "TRACKINGINFO")
+
+
 def test_default_mode_invalidations(pair):
     p, w = pair
     p.call("CLIENT", "TRACKING", "on")
