@@ -17,8 +17,8 @@ from time import monotonic, time
 from amr_emulator.protocol.resp import Push
 
 from . import config as shard_config
-from .dispatch import build_table
 from .acl import ACL
+from .dispatch import build_table
 from .eviction import Eviction
 from .keyspace import NOTIFY_KEYEVENT, NOTIFY_KEYSPACE, Database, ExpiryCycle
 from .session import Client

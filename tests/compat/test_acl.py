@@ -13,7 +13,7 @@ import redis
 
 from tests.servers import RawConnection, start_shard
 
-NOPERM_GET = b"-NOPERM User alice has no permissions to run the 'set' command\r\n"
+NOPERM_SET = b"-NOPERM User alice has no permissions to run the 'set' command\r\n"
 
 
 @pytest.fixture
@@ -56,8 +56,8 @@ def test_list_and_getuser_7_4_texts(acl):
     h = "f64551fcd6f07823cb87971cfb91446425da18286b3ab1ef935e0cbd7a69f68a"
     line = (f"user alice on sanitize-payload #{h} ~k* %R~r* %W~w* resetchannels &ch* -@all +@read -keys +config|get "
             "+select|0 -@hash").encode()
-    assert c.call("ACL", "LIST") == b"*2\r\n$%d\r\n%s\r\n$51\r\nuser default on nopass sanitize-payload ~* &* +@all\r\n" % (
-        len(line), line)
+    default = _bulk("user default on nopass sanitize-payload ~* &* +@all")
+    assert c.call("ACL", "LIST") == b"*2\r\n" + _bulk(line) + default
     c.call("ACL", "SETUSER", "alice", "(+get ~x*)", "(+set", "~y*)")
     assert c.call("ACL", "GETUSER", "alice") == b"".join([
         b"*12\r\n", _bulk("flags"), b"*2\r\n", _bulk("on"), _bulk("sanitize-payload"),
@@ -138,7 +138,7 @@ def test_command_key_and_channel_permissions(acl):
     a.call("PUBLISH", "ch1", "m")
     # 7.0.15 differs in every NOPERM text below; 7.4's bytes:
     shard = a.conns[0]
-    assert shard.call("SET", "k1", "v") == NOPERM_GET
+    assert shard.call("SET", "k1", "v") == NOPERM_SET
     assert shard.call("GET", "w1") == b"-NOPERM No permissions to access a key\r\n"  # a write-only pattern
     assert shard.call("GET", "zz") == b"-NOPERM No permissions to access a key\r\n"
     assert shard.call("MGET", "k1", "w1") == b"-NOPERM No permissions to access a key\r\n"
@@ -275,7 +275,8 @@ def test_default_user_follows_requirepass():
         assert fresh.call("ACL", "SETUSER", "default", "off") == b"+OK\r\n"
         late = RawConnection(proc.host, proc.port)
         assert late.call("GET", "x") == b"-NOAUTH Authentication required.\r\n"
-        assert late.call("AUTH", "default", "x") == b"-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+        assert late.call("AUTH", "default", "x") == (
+            b"-WRONGPASS invalid username-password pair or user is disabled.\r\n")
         for conn in (c, fresh, late):
             conn.close()
     finally:
