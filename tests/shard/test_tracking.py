@@ -254,3 +254,16 @@ def test_redis_py_client_side_cache(shard):
         writer.delete("csc:k")
         cached.close()
         writer.close()
+
+
+def test_optin_caching_covers_a_transaction(pair):
+    p, w = pair
+    p.call("CLIENT", "TRACKING", "on", "optin")
+    p.call("CLIENT", "CACHING", "yes")
+    p.call("MULTI")
+    p.call("GET", "a")
+    p.call("GET", "b")
+    p.call("EXEC")
+    p.call("GET", "c")  # CACHING yes ended with the transaction
+    w.call("MSET", "a", "1", "b", "1", "c", "1")
+    p.pushes()
