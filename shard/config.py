@@ -429,6 +429,26 @@ def _attr(attr, conv=int):
     return apply
 
 
+def _apply_requirepass(server, value):
+    """The default user follows requirepass (ACLUpdateDefaultUserPassword)."""
+    server.acl.update_default_password(_password_bytes(value))
+
+
+def _apply_eviction(server, value):
+    ev = getattr(server, "eviction", None)
+    if ev is not None:
+        ev.configure()
+
+
+def _apply_maxmemory(server, value):
+    server.maxmemory = int(value)
+    ev = getattr(server, "eviction", None)
+    if ev is not None:
+        ev.configure()
+        if server.maxmemory and server.loop is not None:
+            ev.perform()  # a lower limit frees memory at once, as CONFIG SET maxmemory does
+
+
 def _apply_hz(server, value):
     server.hz = max(1, min(500, int(value)))
     cfg = getattr(server, "config", None)
@@ -589,7 +609,7 @@ def _table(cfg_ref: list) -> list:
         # sds
         S("masterauth", None, flags=(SENSITIVE,), empty_is_null=True),
         S("requirepass", None, flags=(SENSITIVE,), empty_is_null=True,
-          apply=_attr("requirepass", _password_bytes)),
+          apply=_apply_requirepass),
         # enum
         E("supervised", (("upstart", 1), ("systemd", 2), ("auto", 3), ("no", 0)), 0, flags=(IMMUTABLE,)),
         E("syslog-facility", (("user", 8), ("local0", 128), ("local1", 136), ("local2", 144), ("local3", 152),
@@ -597,8 +617,8 @@ def _table(cfg_ref: list) -> list:
           flags=(IMMUTABLE,)),
         E("repl-diskless-load", (("disabled", 0), ("on-empty-db", 1), ("swapdb", 2)), 0, flags=(DENY_LOADING,)),
         E("loglevel", (("debug", 0), ("verbose", 1), ("notice", 2), ("warning", 3), ("nothing", 4)), 2),
-        # Azure Managed Redis's default policy (Redis's own is noeviction)
-        E("maxmemory-policy", _MAXMEMORY_POLICIES, 1, apply=_attr("maxmemory_policy", str)),
+        # Redis's default; an AMR cache passes its own (volatile-lru) when it starts its shards
+        E("maxmemory-policy", _MAXMEMORY_POLICIES, 8, apply=_apply_eviction),
         E("appendfsync", (("everysec", 2), ("always", 1), ("no", 0)), 2),
         E("oom-score-adj", (("no", 0), ("yes", 1), ("relative", 1), ("absolute", 2)), 0),
         E("acl-pubsub-default", (("allchannels", 8), ("resetchannels", 0)), 0),
@@ -626,11 +646,11 @@ def _table(cfg_ref: list) -> list:
         N("active-defrag-cycle-max", 1, 99, 25),
         N("active-defrag-threshold-lower", 0, 1000, 10),
         N("active-defrag-threshold-upper", 0, 1000, 100),
-        N("lfu-log-factor", 0, INT_MAX, 10),
-        N("lfu-decay-time", 0, INT_MAX, 1),
+        N("lfu-log-factor", 0, INT_MAX, 10, apply=_apply_eviction),
+        N("lfu-decay-time", 0, INT_MAX, 1, apply=_apply_eviction),
         N("replica-priority", 0, INT_MAX, 100, alias="slave-priority"),
         N("repl-diskless-sync-delay", 0, INT_MAX, 5),
-        N("maxmemory-samples", 1, 64, 5),
+        N("maxmemory-samples", 1, 64, 5, apply=_apply_eviction),
         N("maxmemory-eviction-tenacity", 0, 100, 10),
         N("timeout", 0, INT_MAX, 0),
         N("replica-announce-port", 0, 65535, 0, alias="slave-announce-port"),
@@ -672,7 +692,7 @@ def _table(cfg_ref: list) -> list:
         N("stream-node-max-entries", 0, LLONG_MAX, 100, apply=_attr("stream_node_max_entries")),
         N("repl-backlog-size", 1, LLONG_MAX, 1024 * 1024, numflags=MEMORY, apply=_apply_repl),
         # unsigned long long
-        U("maxmemory", 0, ULLONG_MAX, 0, numflags=MEMORY, apply=_attr("maxmemory")),
+        U("maxmemory", 0, ULLONG_MAX, 0, numflags=MEMORY, apply=_apply_maxmemory),
         U("cluster-link-sendbuf-limit", 0, ULLONG_MAX, 0, numflags=MEMORY),
         # size_t
         U("hash-max-listpack-entries", 0, LONG_MAX, 512, alias="hash-max-ziplist-entries",

@@ -16,6 +16,8 @@ from amr_emulator.protocol.commands import COMMANDS
 from amr_emulator.protocol.errors import RespError
 from amr_emulator.protocol.resp import QUEUED
 
+from .acl import check_command, check_queued
+from .eviction import reject_oom
 from .handlers import load_all
 
 log = logging.getLogger("shard")
@@ -132,10 +134,15 @@ def process_command(c, argv: list) -> None:
     if not c.authenticated and not entry.no_auth:
         _reject(c, errors.NOAUTH, entry)
         return
+    if server.acl_restricted:  # the ACL step; never taken while only an all-permissive default exists
+        denied = check_command(c, entry, argv)
+        if denied is not None:
+            _reject(c, denied, entry)
+            return
     if c.pubsub_count and c.resp == 2 and not entry.allowed_in_pubsub:
         _reject(c, errors.pubsub_context(entry.name), entry)
         return
-    if entry.denyoom and server.maxmemory and c.multi is None and not c.is_master and server.over_maxmemory():
+    if server.maxmemory and reject_oom(c, entry, name):  # performEvictions, then OOM for denyoom
         _reject(c, errors.OOM, entry)
         return
     if entry.is_write and server.is_replica and server.replica_read_only and not c.is_master:
@@ -166,6 +173,9 @@ def call(c, entry, argv: list) -> None:
     if server.monitors and not entry.skip_monitor:
         server.feed_monitors(c, argv)
     c.cmd_name = entry.name
+    tracking = server.tracking
+    if tracking is not None:  # client-side caching: who is running (NOLOOP, deferred invalidations)
+        tracking.current = c
     dirty = server.dirty
     start = perf_counter()
     try:
@@ -191,6 +201,8 @@ def call(c, entry, argv: list) -> None:
     server.stat_numcommands += 1
     if usec >= server.slowlog_slower_than >= 0:
         server.slowlog_add(c, argv, usec)
+    if tracking is not None:  # remember the keys read; send invalidations held for this reply
+        tracking.after_call(c, entry, argv)
     if server.ready_keys and not c.in_exec:
         server.handle_ready_keys()
 
@@ -220,6 +232,11 @@ def run_exec(c, queued: list) -> list:
             if entry.is_write and c.server.is_replica and c.server.replica_read_only and not c.is_master:
                 replies.append(RespError(errors.READONLY))
                 continue
+            if c.server.acl_restricted:  # ACL rules may have changed since the command was queued
+                denied = check_queued(c, entry, argv)
+                if denied is not None:
+                    replies.append(RespError(denied))
+                    continue
             call(c, entry, argv)
     finally:
         c.reply_sink = saved

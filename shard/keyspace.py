@@ -88,7 +88,10 @@ def type_name(value) -> bytes:
 class Database:
     """One numbered database of a shard."""
 
-    __slots__ = ("id", "server", "data", "expires", "watched", "blocking", "avg_ttl")
+    # access/sizes/mem/sample_keys: used by eviction.py's subclasses (same slots, so a database can
+    # switch class when a maxmemory policy needs access clocks or a dataset size)
+    __slots__ = ("id", "server", "data", "expires", "watched", "blocking", "avg_ttl", "access", "sizes", "mem",
+                 "sample_keys")
 
     def __init__(self, server, dbid: int):
         self.id = dbid
@@ -98,6 +101,10 @@ class Database:
         self.watched: dict = {}  # key -> set of clients WATCHing it
         self.blocking: dict = {}  # key -> deque of clients blocked on it (FIFO)
         self.avg_ttl = 0
+        self.access: dict = {}
+        self.sizes: dict = {}
+        self.mem = 0
+        self.sample_keys: list = []
 
     # --- reads ---------------------------------------------------------------------------
     def lookup(self, key: bytes):
@@ -180,7 +187,11 @@ class Database:
     def changed(self, key: bytes) -> None:
         """signalModifiedKey: invalidate the WATCHes of `key`.
 
-        A key already expired when it was WATCHed and now deleted is no logical change (as Redis)."""
+        A key already expired when it was WATCHed and now deleted is no logical change (as Redis).
+        Client-side caching invalidates the key (trackingInvalidateKey)."""
+        tracking = self.server.tracking
+        if tracking is not None:
+            tracking.invalidate(key)
         if self.watched:
             clients = self.watched.get(key)
             if clients:

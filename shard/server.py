@@ -18,7 +18,9 @@ from amr_emulator.protocol.rdb import RdbError
 from amr_emulator.protocol.resp import Push
 
 from . import config as shard_config
+from .acl import ACL
 from .dispatch import build_table
+from .eviction import Eviction
 from .keyspace import NOTIFY_KEYEVENT, NOTIFY_KEYSPACE, Database, ExpiryCycle
 from .persistence import cron as persistence_cron
 from .persistence import save_on_shutdown
@@ -43,7 +45,11 @@ class Server:
         self.version = REDIS_VERSION
 
         # settings with a hot-path attribute (config.py keeps them in step)
+        # truthy while new connections must authenticate (the default user has a password or is off);
+        # kept by acl.ACL.changed
         self.requirepass = b""
+        self.acl = ACL(self)
+        self.acl_restricted = False  # a user other than an all-permissive default exists: dispatch checks
         self.proto_max_bulk_len = 512 * 1024 * 1024
         self.maxmemory = 0
         self.notify_flags = 0
@@ -59,6 +65,8 @@ class Server:
             self.config.set_startup(name.replace("_", "-"), str(value))
 
         self.dbs = [Database(self, i) for i in range(self.config.databases)]
+        self.eviction = Eviction(self)
+        self.eviction.configure()
         self.clients: dict[int, Client] = {}
         self._next_id = 0
         self.ready_keys: dict = {}
@@ -76,6 +84,7 @@ class Server:
         self.slowlog_next_id = 0
         self.latency_events: dict = {}
         self.expiry = ExpiryCycle(self)
+        self.tracking = None  # tracking.Tracking once a client turns CLIENT TRACKING on
 
         # statistics (INFO stats)
         self.dirty = 0
@@ -126,6 +135,8 @@ class Server:
         self.unwatch_all(c)
         self.unsubscribe_all(c)
         self.paused_clients.discard(c)
+        if self.tracking is not None:
+            self.tracking.disable(c)
         if c.monitor and c in self.monitors:
             self.monitors.remove(c)
         if c in self.replicas:
@@ -286,7 +297,8 @@ class Server:
             return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
     def over_maxmemory(self) -> bool:
-        return self.maxmemory > 0 and self.used_memory() > self.maxmemory
+        """Over maxmemory by the dataset accounting eviction steers by (see eviction.py)."""
+        return self.maxmemory > 0 and self.eviction.used() > self.maxmemory
 
     # --- lifecycle ---------------------------------------------------------------------------------
     def _cron_tick(self) -> None:

@@ -84,7 +84,7 @@ def start_redis(*extra: str) -> Process:
     port = free_port()
     tmp = tempfile.mkdtemp(prefix="amr-redis-")
     args = [path, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--dir", tmp, "--daemonize", "no", "--maxmemory-policy", "volatile-lru", *extra]
+            "--dir", tmp, "--daemonize", "no", *extra]
     return Process(args, port, cwd=tmp).wait_ready()
 
 

@@ -17,7 +17,7 @@ HANDLERS: dict = {}
 # A module not written yet is skipped (see load_all).
 MODULES = ("connection", "server", "keys", "strings", "hashes", "lists", "sets", "zsets", "transactions",
            "pubsub", "introspection", "streams", "scripting", "functions", "bitmaps", "hyperloglog", "geo",
-           "sort", "replication", "persistence")
+           "sort", "replication", "persistence", "acl")
 
 
 def command(name: str):

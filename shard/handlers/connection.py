@@ -1,12 +1,11 @@
 """Connection commands: PING ECHO QUIT HELLO AUTH SELECT RESET, and the CLIENT family (Redis 7.4)."""
 from __future__ import annotations
 
-import hmac
 from time import monotonic, time
 
 from amr_emulator.protocol import errors
 from amr_emulator.protocol.errors import RespError
-from amr_emulator.protocol.resp import OK, PONG, Simple, Verbatim, string2ll
+from amr_emulator.protocol.resp import OK, PONG, RespSet, Simple, Verbatim, string2ll
 
 from ..dispatch import NO_REPLY
 from . import command, help_reply
@@ -38,29 +37,32 @@ def quit_command(c, argv):
 
 
 def check_password(c, user: bytes, password: bytes) -> bool:
-    """The default user: no password configured accepts anything (nopass); otherwise requirepass."""
-    if user != b"default":
-        return False
-    required = c.server.requirepass
-    if not required:
-        return True
-    return hmac.compare_digest(required, password)
+    """The ACL users' credentials (the default user follows requirepass)."""
+    return c.server.acl.check_credentials(user, password)
 
 
 def authenticate(c, user: bytes, password: bytes) -> None:
     if not check_password(c, user, password):
+        from ..acl import DENIED_AUTH
+
+        c.server.acl.add_log(c, DENIED_AUTH, argv0_of(c), user)
         raise RespError(errors.WRONGPASS)
     c.authenticated = True
     c.parser.require_auth = False
     c.user = user
 
 
+def argv0_of(c) -> bytes:
+    return getattr(c, "current_argv0", None) or c.cmd_name.encode()
+
+
 @command("auth")
 def auth_command(c, argv):
     if len(argv) > 3:
         raise RespError(errors.SYNTAX)
+    c.current_argv0 = argv[0]
     if len(argv) == 2:
-        if not c.server.requirepass:
+        if c.server.acl.default.nopass:
             raise RespError(errors.AUTH_NOT_CONFIGURED)
         authenticate(c, b"default", argv[1])
     else:
@@ -99,6 +101,7 @@ def hello_command(c, argv):
         else:
             raise RespError("ERR Syntax error in HELLO option '%s'" % argv[i].decode("latin-1"))
     if auth is not None:
+        c.current_argv0 = argv[0]
         authenticate(c, auth[0], auth[1])
     if not c.authenticated:
         raise RespError(errors.HELLO_NOAUTH)
@@ -148,6 +151,8 @@ def reset_command(c, argv):
     c.reply_mode = 0
     c.no_evict = False
     c.no_touch = False
+    if server.tracking is not None:
+        server.tracking.disable(c)
     c.user = b"default"
     c.authenticated = not server.requirepass
     c.parser.require_auth = not c.authenticated
@@ -171,6 +176,13 @@ def client_flags(c) -> str:
         f += "x"
     if c.blocked is not None:
         f += "b"
+    st = getattr(c, "tracking", None)
+    if st is not None:
+        f += "t"
+        if st.broken:
+            f += "R"
+        if st.bcast:
+            f += "B"
     if c.dirty_cas:
         f += "d"
     if c.closing:
@@ -180,6 +192,11 @@ def client_flags(c) -> str:
     if c.no_touch:
         f += "T"
     return f or "N"
+
+
+def _redir(c) -> int:
+    st = getattr(c, "tracking", None)
+    return -1 if st is None else st.redirect
 
 
 def client_info_line(c) -> str:
@@ -192,7 +209,7 @@ def client_info_line(c) -> str:
         f"db={c.db.id} sub={len(c.subscriptions)} psub={len(c.psubscriptions)} ssub={len(c.ssubscriptions)} "
         f"multi={multi_len} watch={len(c.watched)} qbuf={qbuf} qbuf-free={max(0, 20474 - qbuf)} argv-mem=0 "
         f"multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem={22426 + qbuf} events=r "
-        f"cmd={c.cmd_name} user={c.user.decode('latin-1')} redir=-1 resp={c.resp} "
+        f"cmd={c.cmd_name} user={c.user.decode('latin-1')} redir={_redir(c)} resp={c.resp} "
         f"lib-name={c.lib_name.decode('latin-1')} lib-ver={c.lib_ver.decode('latin-1')}"
     )
 
@@ -348,7 +365,7 @@ def client_kill_command(c, argv):
             elif opt == b"laddr":
                 laddr = val.decode("latin-1")
             elif opt == b"user":
-                if val != b"default":
+                if val not in c.server.acl.users:
                     raise RespError("ERR No such user '%s'" % val.decode("latin-1"))
                 user = val
             elif opt == b"skipme":
@@ -496,6 +513,134 @@ CLIENT_HELP = [
     "NO-TOUCH (ON|OFF)",
     "    Will not touch LRU/LFU stats when this mode is on.",
 ]
+
+
+# --- CLIENT TRACKING (client-side caching; the server side is shard/tracking.py) ----------------------
+
+
+@command("client|tracking")
+def client_tracking_command(c, argv):
+    from ..tracking import ensure, state
+
+    server = c.server
+    redir = 0
+    bcast = optin = optout = noloop = False
+    prefixes = []
+    j = 3
+    argc = len(argv)
+    while j < argc:
+        opt = argv[j].lower()
+        more = argc - 1 - j
+        if opt == b"redirect" and more:
+            j += 1
+            if redir != 0:
+                raise RespError("ERR A client can only redirect to a single other client")
+            redir = string2ll(argv[j])
+            if redir is None:
+                raise RespError(errors.NOT_INTEGER)
+            if redir not in server.clients:
+                raise RespError("ERR The client ID you want redirect to does not exist")
+        elif opt == b"bcast":
+            bcast = True
+        elif opt == b"optin":
+            optin = True
+        elif opt == b"optout":
+            optout = True
+        elif opt == b"noloop":
+            noloop = True
+        elif opt == b"prefix" and more:
+            j += 1
+            prefixes.append(argv[j])
+        else:
+            raise RespError(errors.SYNTAX)
+        j += 1
+    mode = argv[2].lower()
+    if mode == b"on":
+        st = state(c)
+        if not bcast and prefixes:
+            raise RespError("ERR PREFIX option requires BCAST mode to be enabled")
+        if st is not None and st.bcast != bcast:
+            raise RespError("ERR You can't switch BCAST mode on/off before disabling tracking for this client, "
+                            "and then re-enabling it with a different mode.")
+        if bcast and (optin or optout):
+            raise RespError("ERR OPTIN and OPTOUT are not compatible with BCAST")
+        if optin and optout:
+            raise RespError("ERR You can't specify both OPTIN mode and OPTOUT mode")
+        if st is not None and ((optin and st.optout) or (optout and st.optin)):
+            raise RespError("ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, "
+                            "and then re-enabling it with a different mode.")
+        if bcast:
+            mine = st.prefixes if st is not None else []
+            for i, p in enumerate(prefixes):
+                for q in mine:
+                    n = min(len(p), len(q))
+                    if p[:n] == q[:n]:
+                        raise RespError("ERR Prefix '%s' overlaps with an existing prefix '%s'. Prefixes for a "
+                                        "single client must not overlap." % (p.decode("latin-1"), q.decode("latin-1")))
+                for q in prefixes[i + 1:]:
+                    n = min(len(p), len(q))
+                    if p[:n] == q[:n]:
+                        raise RespError("ERR Prefix '%s' overlaps with another provided prefix '%s'. Prefixes for "
+                                        "a single client must not overlap." % (p.decode("latin-1"),
+                                                                              q.decode("latin-1")))
+        ensure(server).enable(c, redir, bcast, optin, optout, noloop, prefixes)
+    elif mode == b"off":
+        if server.tracking is not None:
+            server.tracking.disable(c)
+    else:
+        raise RespError(errors.SYNTAX)
+    return OK
+
+
+@command("client|caching")
+def client_caching_command(c, argv):
+    from ..tracking import state
+
+    st = state(c)
+    if st is None:
+        raise RespError("ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or "
+                        "OPTOUT mode enabled")
+    opt = argv[2].lower()
+    if opt == b"yes":
+        if not st.optin:
+            raise RespError("ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.")
+    elif opt == b"no":
+        if not st.optout:
+            raise RespError("ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.")
+    else:
+        raise RespError(errors.SYNTAX)
+    st.caching = True
+    return OK
+
+
+@command("client|getredir")
+def client_getredir_command(c, argv):
+    return _redir(c)
+
+
+@command("client|trackinginfo")
+def client_trackinginfo_command(c, argv):
+    from ..tracking import state
+
+    st = state(c)
+    flags = [b"on" if st is not None else b"off"]
+    if st is not None:
+        if st.bcast:
+            flags.append(b"bcast")
+        if st.optin:
+            flags.append(b"optin")
+            if st.caching:
+                flags.append(b"caching-yes")
+        if st.optout:
+            flags.append(b"optout")
+            if st.caching:
+                flags.append(b"caching-no")
+        if st.noloop:
+            flags.append(b"noloop")
+        if st.broken:
+            flags.append(b"broken_redirect")
+    return {b"flags": RespSet(flags), b"redirect": _redir(c),
+            b"prefixes": [] if st is None else list(st.prefixes)}
 
 
 @command("client|help")

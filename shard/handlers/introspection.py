@@ -9,8 +9,8 @@ encoding as a value grows and rarely goes back (a hash converted to a hashtable 
 lists, hashes and sets, which do not record their history here, the name is the one a value built
 from scratch with these contents would have. Sorted sets record it (ZSet.encoding).
 
-OBJECT IDLETIME and FREQ need the time and frequency of each key's last access, which the keyspace
-does not track: IDLETIME answers 0 and FREQ the counter of a new key (5).
+OBJECT IDLETIME and FREQ read the access clocks eviction.py keeps (from the first OBJECT call on,
+or while an LRU/LFU policy is set).
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from amr_emulator.protocol.commands import COMMANDS, get_keys, lookup
 from amr_emulator.protocol.errors import RespError
 from amr_emulator.protocol.resp import OK, string2ll
 
+from ..eviction import lfu_decr, peek_clock
 from ..glob import glob_match
 from . import command, help_reply
 
@@ -339,22 +340,23 @@ def object_refcount_command(c, argv):
 
 @command("object|idletime")
 def object_idletime_command(c, argv):
-    value = c.db.lookup(argv[2])
+    value, clock = peek_clock(c, argv[2])  # lookupKeyRead with LOOKUP_NOTOUCH
     if value is None:
         return None
-    if _lfu_policy(c.server):
+    server = c.server
+    if _lfu_policy(server):
         raise RespError(errors.LFU_SELECTED)
-    return 0  # last-access times are not tracked
+    return max(0, server.now_ms - (server.eviction.tracking_since if clock is None else clock)) // 1000
 
 
 @command("object|freq")
 def object_freq_command(c, argv):
-    value = c.db.lookup(argv[2])
+    value, clock = peek_clock(c, argv[2])
     if value is None:
         return None
     if not _lfu_policy(c.server):
         raise RespError(errors.LFU_NOT_SELECTED)
-    return LFU_INIT_VAL  # access frequencies are not tracked
+    return LFU_INIT_VAL if clock is None else lfu_decr(c.server, clock)
 
 
 # --- MEMORY -----------------------------------------------------------------------------------------

@@ -33,6 +33,8 @@ def flushall_command(c, argv):
     from shard.persistence import flushall_hook
 
     flushall_hook(server)  # stops a BGSAVE; saves the empty dataset when save points are set
+    if server.tracking is not None:
+        server.tracking.flushed()
     c.propagate_as(list(argv))  # replicated even when nothing was removed (forceCommandPropagation)
     return OK
 
@@ -41,6 +43,8 @@ def flushall_command(c, argv):
 def flushdb_command(c, argv):
     _flush_generic(c, argv)
     c.server.dirty += c.db.flush()
+    if c.server.tracking is not None:
+        c.server.tracking.flushed()
     c.propagate_as(list(argv))
     return OK
 
@@ -77,6 +81,10 @@ def swapdb_command(c, argv):
         db1.data, db2.data = db2.data, db1.data
         db1.expires, db2.expires = db2.expires, db1.expires
         db1.avg_ttl, db2.avg_ttl = db2.avg_ttl, db1.avg_ttl
+        db1.access, db2.access = db2.access, db1.access  # eviction's clocks and sizes go along
+        db1.sizes, db2.sizes = db2.sizes, db1.sizes
+        db1.mem, db2.mem = db2.mem, db1.mem
+        db1.sample_keys = db2.sample_keys = []
         # clients stay in their database: those blocked on a key that now exists are served
         for db in (db1, db2):
             for key in db.blocking:
@@ -273,14 +281,24 @@ def _usec_per_call(usec: int, calls: int) -> float:
 
 
 def _memory_stats(server) -> dict:
-    """Memory figures for INFO memory: used (RSS, what the server reports), peak, startup."""
-    used = server.used_memory()
+    """Memory figures for INFO memory: used, peak, startup, rss. Used is the process's RSS, or, while
+    maxmemory is set, the dataset accounting eviction steers by (shard/eviction.py), so that
+    used_memory and maxmemory compare as on Redis."""
+    rss = server.used_memory()
+    if server.maxmemory:
+        from ..eviction import STARTUP_MEMORY
+
+        used = server.eviction.used()
+        peak = max(getattr(server, "stat_peak_accounted", 0), used)
+        server.stat_peak_accounted = peak
+        return {"used": used, "peak": peak, "startup": STARTUP_MEMORY, "rss": rss}
+    used = rss
     peak = max(getattr(server, "stat_peak_memory", 0), used)
     server.stat_peak_memory = peak
     startup = getattr(server, "startup_memory", None)
     if startup is None:
         startup = server.startup_memory = used
-    return {"used": used, "peak": peak, "startup": min(startup, used)}
+    return {"used": used, "peak": peak, "startup": min(startup, used), "rss": rss}
 
 
 def _system_memory() -> int:
@@ -349,7 +367,7 @@ def _section_clients(server) -> list:
         ("client_recent_max_input_buffer", max_in),
         ("client_recent_max_output_buffer", 0),
         ("blocked_clients", server.blocked_clients),
-        ("tracking_clients", 0),
+        ("tracking_clients", 0 if server.tracking is None else server.tracking.clients),
         ("pubsub_clients", sum(1 for cl in clients if cl.pubsub_count)),
         ("watching_clients", sum(1 for cl in clients if cl.watched)),
         ("clients_in_timeout_table", timeouts),
@@ -369,8 +387,8 @@ def _section_memory(server) -> list:
     return [
         ("used_memory", used),
         ("used_memory_human", bytes_to_human(used)),
-        ("used_memory_rss", used),
-        ("used_memory_rss_human", bytes_to_human(used)),
+        ("used_memory_rss", m["rss"]),
+        ("used_memory_rss_human", bytes_to_human(m["rss"])),
         ("used_memory_peak", peak),
         ("used_memory_peak_human", bytes_to_human(peak)),
         ("used_memory_peak_perc", "%.2f%%" % (used * 100 / peak if peak else 0)),
@@ -504,9 +522,9 @@ def _section_stats(server) -> list:
         ("active_defrag_key_misses", 0),
         ("total_active_defrag_time", 0),
         ("current_active_defrag_time", 0),
-        ("tracking_total_keys", 0),
-        ("tracking_total_items", 0),
-        ("tracking_total_prefixes", 0),
+        ("tracking_total_keys", 0 if server.tracking is None else len(server.tracking.table)),
+        ("tracking_total_items", 0 if server.tracking is None else server.tracking.items),
+        ("tracking_total_prefixes", 0 if server.tracking is None else len(server.tracking.prefixes)),
         ("unexpected_error_replies", g("stat_unexpected_error_replies", 0)),
         ("total_error_replies", g("stat_total_error_replies", 0)),
         ("dump_payload_sanitizations", 0),
@@ -523,10 +541,10 @@ def _section_stats(server) -> list:
         ("eventloop_duration_cmd_sum", 0),
         ("instantaneous_eventloop_cycles_per_sec", 0),
         ("instantaneous_eventloop_duration_usec", 0),
-        ("acl_access_denied_auth", g("stat_acl_denied_auth", 0)),
-        ("acl_access_denied_cmd", 0),
-        ("acl_access_denied_key", 0),
-        ("acl_access_denied_channel", 0),
+        ("acl_access_denied_auth", server.acl.denied[4]),
+        ("acl_access_denied_cmd", server.acl.denied[1]),
+        ("acl_access_denied_key", server.acl.denied[2]),
+        ("acl_access_denied_channel", server.acl.denied[3]),
     ]
 
 

@@ -513,7 +513,7 @@ def test_info_values(compat, shard):
     text = _info(compat, "memory")[0]
     fields = dict(ln.split(":", 1) for ln in text.split("\r\n")[1:] if ln)
     assert int(fields["used_memory"]) > 0
-    assert fields["maxmemory_policy"] == "volatile-lru"
+    assert fields["maxmemory_policy"] == "noeviction"
     assert fields["maxmemory"] == "0" and fields["maxmemory_human"] == "0B"
     text = _info(compat, "replication")
     for t in text:
@@ -666,7 +666,7 @@ def test_object_missing_key_resp3(compat):
 
 def test_object_freq_and_idletime(cfg):
     cfg.call("SET", "k", "v")
-    cfg.call("OBJECT", "FREQ", "k")  # volatile-lru: not tracked
+    cfg.call("OBJECT", "FREQ", "k")  # noeviction: not tracked
     cfg.call("OBJECT", "IDLETIME", "k")
     cfg.call("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu")
     cfg.call("OBJECT", "IDLETIME", "k")  # LFU: idle time not tracked

@@ -182,7 +182,7 @@ def test_config_get_set_with_redis_py(rc):
     assert rc.config_set("maxmemory", "100mb")
     assert rc.config_get("maxmemory") == {"maxmemory": str(100 * 1024 * 1024)}
     got = rc.config_get("maxmemory*")
-    assert got["maxmemory-policy"] == "volatile-lru"
+    assert got["maxmemory-policy"] == "noeviction"
     assert set(got) == {"maxmemory", "maxmemory-policy", "maxmemory-samples", "maxmemory-eviction-tenacity",
                         "maxmemory-clients"}
     assert rc.execute_command("CONFIG", "SET", "hz", "20", "timeout", "30") in (b"OK", "OK", True)

@@ -8,6 +8,7 @@ _CONNECTION = """
 auth echo hello ping quit reset select
 client|id client|setname client|getname client|setinfo client|info client|list client|kill client|reply
 client|no-evict client|no-touch client|pause client|unpause client|unblock client|help
+client|tracking client|caching client|getredir client|trackinginfo
 """
 _SERVER = """
 info dbsize flushall flushdb time lastsave monitor debug swapdb
@@ -55,6 +56,10 @@ xack xadd xautoclaim xclaim xdel xlen xpending xrange xread xreadgroup xrevrange
 xgroup|create xgroup|createconsumer xgroup|delconsumer xgroup|destroy xgroup|setid xgroup|help
 xinfo|consumers xinfo|groups xinfo|stream xinfo|help
 """
+_ACL = """
+acl|cat acl|deluser acl|dryrun acl|genpass acl|getuser acl|help acl|list acl|load acl|log acl|save acl|setuser
+acl|users acl|whoami
+"""
 _SCRIPTING = ""  # EVAL*, SCRIPT, FUNCTION, FCALL
 _BITMAP = "setbit getbit bitcount bitpos bitop bitfield bitfield_ro"
 _HYPERLOGLOG = "pfadd pfcount pfmerge pfdebug pfselftest"
@@ -72,4 +77,4 @@ _CLUSTER = ""
 IMPLEMENTED = frozenset(" ".join((
     _CONNECTION, _SERVER, _GENERIC, _STRING, _HASH, _LIST, _SET, _ZSET, _TRANSACTIONS, _PUBSUB,
     _STREAM, _SCRIPTING, _BITMAP, _HYPERLOGLOG, _GEO, _SORT, _REPLICATION, _PERSISTENCE,
-    _CLUSTER)).split())
+    _CLUSTER, _ACL)).split())
