@@ -140,6 +140,9 @@ def process_command(c, argv: list) -> None:
     if entry.is_write and server.is_replica and server.replica_read_only and not c.is_master:
         _reject(c, errors.READONLY, entry)
         return
+    if server.busy_script is not None and "allow_busy" not in entry.flags:
+        _reject(c, errors.BUSY_EVAL if server.busy_script.is_eval else errors.BUSY_FUNCTION, entry)
+        return
     if c.multi is not None and name not in _MULTI_IMMEDIATE:
         if c.multi_error:
             c.reply(QUEUED)

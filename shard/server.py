@@ -71,6 +71,8 @@ class Server:
         self.slowlog_next_id = 0
         self.latency_events: dict = {}
         self.expiry = ExpiryCycle(self)
+        self.script_run = None  # the Lua script or function running now (scripting.ScriptRun)
+        self.busy_script = None  # the same, once it ran past busy-reply-threshold: others get BUSY
 
         # statistics (INFO stats)
         self.dirty = 0

@@ -190,3 +190,16 @@ LPOS_RANK_ZERO = ("ERR RANK can't be zero: use 1 to start from the first match, 
 LPOS_COUNT_NEGATIVE = "ERR COUNT can't be negative"
 LPOS_MAXLEN_NEGATIVE = "ERR MAXLEN can't be negative"
 COUNT_NOT_POSITIVE = "ERR count should be greater than 0"
+
+# --- scripting ---
+BUSY_EVAL = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+BUSY_FUNCTION = "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+NOSCRIPT = "NOSCRIPT No matching script. Please use EVAL."
+NOTBUSY = "NOTBUSY No scripts in execution right now."
+UNKILLABLE_WRITES = ("UNKILLABLE Sorry the script already executed write commands against the dataset. You can "
+                     "either wait the script termination or kill the server in a hard way using the SHUTDOWN "
+                     "NOSAVE command.")
+UNKILLABLE_MASTER = ("UNKILLABLE The busy script was sent by a master instance in the context of replication and "
+                     "cannot be killed.")
+NUMKEYS_GREATER = "ERR Number of keys can't be greater than number of args"
+NUMKEYS_NEGATIVE = "ERR Number of keys can't be negative"

@@ -51,7 +51,11 @@ pubsub|channels pubsub|numsub pubsub|numpat pubsub|shardchannels pubsub|shardnum
 """
 # One section per family still being built (each filled by the module that implements it).
 _STREAM = ""
-_SCRIPTING = ""  # EVAL*, SCRIPT, FUNCTION, FCALL
+_SCRIPTING = """
+eval evalsha eval_ro evalsha_ro script|load script|exists script|flush script|kill script|help
+fcall fcall_ro function|load function|delete function|flush function|list function|dump function|restore
+function|stats function|kill function|help
+"""
 _BITMAP = ""
 _HYPERLOGLOG = ""
 _GEO = ""

@@ -1,0 +1,578 @@
+"""The C libraries Redis links into its Lua (cjson, cmsgpack, struct, bit), written in Python for lupa's
+Lua 5.1, which ships none of them. Each follows the behaviour of the library Redis bundles
+(deps/lua/src/lua_cjson.c, lua_cmsgpack.c, lua_struct.c, lua_bit.c) for the common cases.
+
+A failing function raises scripting.ScriptError, which reaches Lua as an error that the bootstrap's
+error handler prefixes with the caller's position, as the C function's luaL_error would.
+"""
+from __future__ import annotations
+
+import json
+import math
+import struct
+
+import lupa.lua51 as lupa
+
+
+class LibError(Exception):
+    pass
+
+
+def _wrap(fn):
+    from .scripting import ScriptError
+
+    def call(*args):
+        try:
+            return fn(*args)
+        except LibError as e:
+            raise ScriptError("\0P" + str(e)) from None
+        except (struct.error, OverflowError, ValueError, TypeError, IndexError) as e:
+            raise ScriptError("\0P" + str(e)) from None
+
+    return call
+
+
+def _is_table(v) -> bool:
+    return lupa.lua_type(v) == "table"
+
+
+def _num(v, argn: int, fname: str) -> float:
+    if type(v) in (int, float):
+        return v
+    if type(v) is bytes:
+        try:
+            return float(v)
+        except ValueError:
+            pass
+    raise LibError("bad argument #%d to '%s' (number expected, got %s)" % (argn, fname, _tname(v)))
+
+
+def _tname(v) -> str:
+    if v is None:
+        return "no value"
+    t = type(v)
+    if t is bool:
+        return "boolean"
+    if t in (int, float):
+        return "number"
+    if t is bytes:
+        return "string"
+    return lupa.lua_type(v) or "userdata"
+
+
+# --- bit (LuaBitOp) --------------------------------------------------------------------------------
+def _tobit(x) -> int:
+    """LuaBitOp's normalisation: the low 32 bits of x + 2^52 + 2^51, as a signed integer."""
+    b = struct.pack("<d", float(x) + 6755399441055744.0)
+    return struct.unpack("<i", b[:4])[0]
+
+
+def _s32(v: int) -> int:
+    v &= 0xFFFFFFFF
+    return v - 0x100000000 if v & 0x80000000 else v
+
+
+def _bitargs(args, fname):
+    if not args:
+        raise LibError("bad argument #1 to '%s' (number expected, got no value)" % fname)
+    return [_tobit(_num(a, i + 1, fname)) for i, a in enumerate(args)]
+
+
+def bit_library(lua) -> dict:
+    def band(*a):
+        v = -1
+        for x in _bitargs(a, "band"):
+            v &= x
+        return _s32(v)
+
+    def bor(*a):
+        v = 0
+        for x in _bitargs(a, "bor"):
+            v |= x
+        return _s32(v)
+
+    def bxor(*a):
+        v = 0
+        for x in _bitargs(a, "bxor"):
+            v ^= x
+        return _s32(v)
+
+    def two(a, fname):
+        if len(a) < 2:
+            raise LibError("bad argument #%d to '%s' (number expected, got no value)" % (len(a) + 1, fname))
+        return _tobit(_num(a[0], 1, fname)) & 0xFFFFFFFF, _tobit(_num(a[1], 2, fname)) & 31
+
+    def tohex(*a):
+        x = _tobit(_num(a[0] if a else None, 1, "tohex"))
+        n = 8 if len(a) < 2 or a[1] is None else _tobit(_num(a[1], 2, "tohex"))
+        upper = n < 0
+        n = min(abs(n), 8)
+        s = "%08x" % (x & 0xFFFFFFFF)
+        s = s[-n:] if n else ""
+        return (s.upper() if upper else s).encode()
+
+    return {
+        "tobit": lambda *a: _tobit(_num(a[0] if a else None, 1, "tobit")),
+        "bnot": lambda *a: _s32(~_tobit(_num(a[0] if a else None, 1, "bnot"))),
+        "band": band, "bor": bor, "bxor": bxor,
+        "lshift": lambda *a: (lambda x, n: _s32(x << n))(*two(a, "lshift")),
+        "rshift": lambda *a: (lambda x, n: _s32(x >> n))(*two(a, "rshift")),
+        "arshift": lambda *a: (lambda x, n: _s32(_s32(x) >> n))(*two(a, "arshift")),
+        "rol": lambda *a: (lambda x, n: _s32((x << n) | (x >> (32 - n))))(*two(a, "rol")),
+        "ror": lambda *a: (lambda x, n: _s32((x >> n) | (x << (32 - n))))(*two(a, "ror")),
+        "bswap": lambda *a: _s32(int.from_bytes((_tobit(_num(a[0] if a else None, 1, "bswap")) & 0xFFFFFFFF)
+                                                .to_bytes(4, "little"), "big")),
+        "tohex": tohex,
+    }
+
+
+# --- cjson --------------------------------------------------------------------------------------------
+_ESC = {i: "\\u%04x" % i for i in range(32)}
+_ESC.update({8: "\\b", 9: "\\t", 10: "\\n", 12: "\\f", 13: "\\r", 34: '\\"', 92: "\\\\", 47: "\\/", 127: "\\u007f"})
+_ESC_B = {k: v.encode() for k, v in _ESC.items()}
+
+
+def _json_string(s: bytes) -> bytes:
+    out = bytearray(b'"')
+    for ch in s:
+        e = _ESC_B.get(ch)
+        if e is None:
+            out.append(ch)
+        else:
+            out += e
+    out += b'"'
+    return bytes(out)
+
+
+def _json_number(x) -> bytes:
+    if type(x) is float and (x != x or x in (math.inf, -math.inf)):
+        raise LibError("Cannot serialise number: must not be NaN or Inf")
+    if type(x) is int:
+        if abs(x) < 10 ** 14:
+            return b"%d" % x
+        x = float(x)
+    s = ("%.14g" % x).encode()
+    return s
+
+
+def _json_encode(v, depth: int) -> bytes:
+    t = type(v)
+    if t is bytes:
+        return _json_string(v)
+    if t is bool:
+        return b"true" if v else b"false"
+    if t is int or t is float:
+        return _json_number(v)
+    if v is None:
+        return b"null"
+    lt = lupa.lua_type(v)
+    if lt == "table":
+        if depth > 1000:
+            raise LibError("Cannot serialise, excessive nesting (%d)" % depth)
+        items = list(v.items())
+        maxk = 0
+        is_array = True
+        for k, _ in items:
+            if type(k) in (int, float) and k >= 1 and math.floor(k) == k:
+                maxk = max(maxk, int(k))
+            else:
+                is_array = False
+                break
+        if is_array and maxk > len(items) * 2 and maxk > 10:
+            raise LibError("Cannot serialise table: excessively sparse array")
+        if is_array and maxk > 0:
+            vals = dict(items)
+            return b"[" + b",".join(_json_encode(vals.get(i), depth + 1) for i in range(1, maxk + 1)) + b"]"
+        parts = []
+        for k, x in items:
+            if type(k) is bytes:
+                ks = _json_string(k)
+            elif type(k) in (int, float):
+                ks = b'"' + _json_number(k) + b'"'
+            else:
+                raise LibError("Cannot serialise %s: table key must be a number or string" % _tname(k))
+            parts.append(ks + b":" + _json_encode(x, depth + 1))
+        return b"{" + b",".join(parts) + b"}"
+    if lt == "userdata":
+        return b"null"  # cjson.null
+    raise LibError("Cannot serialise %s: type not supported" % (lt or _tname(v)))
+
+
+def cjson_library(lua) -> dict:
+    null = lua.eval(b"newproxy()")
+    table_from = lua.table_from
+
+    def to_lua(v):
+        if v is None:
+            return null
+        t = type(v)
+        if t is str:
+            return v.encode("utf-8", "surrogateescape")
+        if t is bool:
+            return v
+        if t is int:
+            return float(v) if abs(v) >= 2 ** 63 else v
+        if t is float:
+            return v
+        if t is list:
+            return table_from([to_lua(x) for x in v])
+        tbl = table_from({})
+        for k, x in v.items():
+            tbl[k.encode("utf-8", "surrogateescape")] = to_lua(x)
+        return tbl
+
+    def encode(*a):
+        if len(a) != 1:
+            raise LibError("bad argument #1 to 'encode' (expected 1 argument)")
+        return _json_encode(a[0], 1)
+
+    def decode(*a):
+        if len(a) != 1:
+            raise LibError("bad argument #1 to 'decode' (expected 1 argument)")
+        s = a[0]
+        if type(s) is not bytes:
+            if type(s) in (int, float):
+                s = _json_number(s)
+            else:
+                raise LibError("bad argument #1 to 'decode' (string expected, got %s)" % _tname(s))
+        text = s.decode("utf-8", "surrogateescape")
+        try:
+            v = json.loads(text, parse_constant=_bad_constant)
+        except json.JSONDecodeError as e:
+            raise LibError(_cjson_decode_error(text, e)) from None
+        return to_lua(v)
+
+    return {"encode": encode, "decode": decode, "null": null}
+
+
+def _bad_constant(name):
+    raise json.JSONDecodeError("invalid token", name, 0)
+
+
+def _cjson_decode_error(text: str, e) -> str:
+    pos = e.pos + 1
+    if e.pos >= len(text.rstrip()) and text.strip():
+        return "Expected value but found T_END at character %d" % pos
+    if not text.strip():
+        return "Expected value but found T_END at character 1"
+    return "Expected value but found invalid token at character %d" % pos
+
+
+# --- cmsgpack -------------------------------------------------------------------------------------------
+def _mp_int(n: int) -> bytes:
+    if n >= 0:
+        if n < 128:
+            return bytes([n])
+        if n < 256:
+            return b"\xcc" + bytes([n])
+        if n < 65536:
+            return b"\xcd" + struct.pack(">H", n)
+        if n < 2 ** 32:
+            return b"\xce" + struct.pack(">I", n)
+        return b"\xcf" + struct.pack(">Q", n)
+    if n >= -32:
+        return struct.pack(">b", n)
+    if n >= -128:
+        return b"\xd0" + struct.pack(">b", n)
+    if n >= -32768:
+        return b"\xd1" + struct.pack(">h", n)
+    if n >= -(2 ** 31):
+        return b"\xd2" + struct.pack(">i", n)
+    return b"\xd3" + struct.pack(">q", n)
+
+
+def _mp_encode(v, depth: int) -> bytes:
+    t = type(v)
+    if v is None:
+        return b"\xc0"
+    if t is bool:
+        return b"\xc3" if v else b"\xc2"
+    if t is int:
+        if -(2 ** 63) <= v < 2 ** 64:
+            return _mp_int(v)
+        v = float(v)
+        t = float
+    if t is float:
+        if v == v and abs(v) < 2 ** 63 and v == int(v):
+            return _mp_int(int(v))
+        f = struct.unpack(">f", struct.pack(">f", v))[0] if abs(v) < 3.5e38 or v != v or math.isinf(v) else None
+        if f is not None and (f == v or (v != v)):
+            return b"\xca" + struct.pack(">f", v)
+        return b"\xcb" + struct.pack(">d", v)
+    if t is bytes:
+        n = len(v)
+        if n < 32:
+            h = bytes([0xA0 | n])
+        elif n <= 0xFF:
+            h = b"\xd9" + bytes([n])
+        elif n <= 0xFFFF:
+            h = b"\xda" + struct.pack(">H", n)
+        else:
+            h = b"\xdb" + struct.pack(">I", n)
+        return h + v
+    if lupa.lua_type(v) == "table":
+        if depth > 16:
+            return b"\xc0"
+        items = list(v.items())
+        count = len(items)
+        maxk = 0
+        is_array = True
+        for k, _ in items:
+            if type(k) in (int, float) and k > 0 and k == int(k):
+                maxk = max(maxk, int(k))
+            else:
+                is_array = False
+                break
+        if is_array and maxk == count:
+            vals = dict(items)
+            if count < 16:
+                h = bytes([0x90 | count])
+            elif count <= 0xFFFF:
+                h = b"\xdc" + struct.pack(">H", count)
+            else:
+                h = b"\xdd" + struct.pack(">I", count)
+            return h + b"".join(_mp_encode(vals[i], depth + 1) for i in range(1, count + 1))
+        if count < 16:
+            h = bytes([0x80 | count])
+        elif count <= 0xFFFF:
+            h = b"\xde" + struct.pack(">H", count)
+        else:
+            h = b"\xdf" + struct.pack(">I", count)
+        return h + b"".join(_mp_encode(k, depth + 1) + _mp_encode(x, depth + 1) for k, x in items)
+    return b"\xc0"
+
+
+class _MPReader:
+    def __init__(self, data: bytes, pos: int = 0):
+        self.d = data
+        self.p = pos
+
+    def take(self, n: int) -> bytes:
+        if self.p + n > len(self.d):
+            raise LibError("Missing bytes in input.")
+        b = self.d[self.p:self.p + n]
+        self.p += n
+        return b
+
+    def read(self, lua):
+        b = self.take(1)[0]
+        if b < 0x80:
+            return b
+        if b >= 0xE0:
+            return b - 256
+        if 0xA0 <= b <= 0xBF:
+            return self.take(b & 0x1F)
+        if 0x90 <= b <= 0x9F:
+            return self._array(lua, b & 0x0F)
+        if 0x80 <= b <= 0x8F:
+            return self._map(lua, b & 0x0F)
+        fmt = {0xcc: ">B", 0xcd: ">H", 0xce: ">I", 0xcf: ">Q", 0xd0: ">b", 0xd1: ">h", 0xd2: ">i", 0xd3: ">q",
+               0xca: ">f", 0xcb: ">d"}.get(b)
+        if fmt is not None:
+            return struct.unpack(fmt, self.take(struct.calcsize(fmt)))[0]
+        if b == 0xC0:
+            return None
+        if b == 0xC2:
+            return False
+        if b == 0xC3:
+            return True
+        if b in (0xD9, 0xC4):
+            return self.take(self.take(1)[0])
+        if b in (0xDA, 0xC5):
+            return self.take(struct.unpack(">H", self.take(2))[0])
+        if b in (0xDB, 0xC6):
+            return self.take(struct.unpack(">I", self.take(4))[0])
+        if b == 0xDC:
+            return self._array(lua, struct.unpack(">H", self.take(2))[0])
+        if b == 0xDD:
+            return self._array(lua, struct.unpack(">I", self.take(4))[0])
+        if b == 0xDE:
+            return self._map(lua, struct.unpack(">H", self.take(2))[0])
+        if b == 0xDF:
+            return self._map(lua, struct.unpack(">I", self.take(4))[0])
+        raise LibError("Bad data format in input.")
+
+    def _array(self, lua, n):
+        t = lua.table_from({})
+        for i in range(1, n + 1):
+            t[i] = self.read(lua)
+        return t
+
+    def _map(self, lua, n):
+        t = lua.table_from({})
+        for _ in range(n):
+            k = self.read(lua)
+            v = self.read(lua)
+            if k is not None:
+                t[k] = v
+        return t
+
+
+def cmsgpack_library(lua) -> dict:
+    def pack(*a):
+        if not a:
+            raise LibError("MessagePack pack needs input.")
+        return b"".join(_mp_encode(x, 0) for x in a)
+
+    def unpack(*a):
+        s = a[0] if a else None
+        if type(s) is not bytes:
+            raise LibError("bad argument #1 to 'unpack' (string expected, got %s)" % _tname(s))
+        r = _MPReader(s)
+        out = []
+        while r.p < len(s):
+            out.append(r.read(lua))
+        return tuple(out)
+
+    def unpack_one(*a):
+        s = a[0] if a else None
+        offset = int(a[1]) if len(a) > 1 and a[1] is not None else 0
+        if type(s) is not bytes:
+            raise LibError("bad argument #1 to 'unpack_one' (string expected, got %s)" % _tname(s))
+        r = _MPReader(s, offset)
+        v = r.read(lua)
+        return (-1 if r.p >= len(s) else r.p), v
+
+    return {"pack": pack, "unpack": unpack, "unpack_one": unpack_one}
+
+
+# --- struct ---------------------------------------------------------------------------------------------
+def _struct_items(fmt: bytes):
+    """Parse a struct format: yields (endian, kind, size)."""
+    endian = "<"
+    i = 0
+    n = len(fmt)
+    while i < n:
+        ch = chr(fmt[i])
+        i += 1
+        num = None
+        j = i
+        while j < n and 48 <= fmt[j] <= 57:
+            j += 1
+        if j > i:
+            num = int(fmt[i:j])
+        if ch in " ":
+            continue
+        if ch == ">":
+            endian = ">"
+            continue
+        if ch in "<=":
+            endian = "<"
+            continue
+        if ch == "!":
+            i = j
+            continue
+        if ch in "iIc":
+            i = j
+        yield endian, ch, num
+
+
+_SIZES = {"b": 1, "B": 1, "h": 2, "H": 2, "l": 8, "L": 8, "T": 8, "f": 4, "d": 8, "x": 1}
+
+
+def struct_library(lua) -> dict:
+    def pack(*a):
+        if not a or type(a[0]) is not bytes:
+            raise LibError("bad argument #1 to 'pack' (string expected, got %s)" % _tname(a[0] if a else None))
+        out = bytearray()
+        argi = 1
+        for endian, ch, num in _struct_items(a[0]):
+            if ch == "x":
+                out.append(0)
+                continue
+            if argi >= len(a):
+                raise LibError("bad argument #%d to 'pack' (%s expected, got no value)"
+                               % (argi + 1, "string" if ch in "cs" else "number"))
+            v = a[argi]
+            argi += 1
+            if ch in "bBhHlLTiI":
+                size = _SIZES.get(ch) or (num if num else 4)
+                x = int(_num(v, argi, "pack"))
+                x &= (1 << (8 * size)) - 1
+                out += x.to_bytes(size, "big" if endian == ">" else "little")
+            elif ch == "f":
+                out += struct.pack(endian + "f", float(_num(v, argi, "pack")))
+            elif ch == "d":
+                out += struct.pack(endian + "d", float(_num(v, argi, "pack")))
+            elif ch == "c":
+                s = v if type(v) is bytes else str(v).encode()
+                if num:
+                    if len(s) < num:
+                        raise LibError("bad argument #%d to 'pack' (string too short)" % argi)
+                    s = s[:num]
+                out += s
+            elif ch == "s":
+                s = v if type(v) is bytes else str(v).encode()
+                out += s + b"\x00"
+            else:
+                raise LibError("invalid format option '%s'" % ch)
+        return bytes(out)
+
+    def unpack(*a):
+        if len(a) < 2 or type(a[0]) is not bytes or type(a[1]) is not bytes:
+            raise LibError("bad argument #2 to 'unpack' (string expected, got %s)"
+                           % _tname(a[1] if len(a) > 1 else None))
+        data = a[1]
+        pos = int(a[2]) - 1 if len(a) > 2 and a[2] is not None else 0
+        out = []
+        for endian, ch, num in _struct_items(a[0]):
+            if ch == "x":
+                pos += 1
+                continue
+            if ch in "bBhHlLTiI":
+                size = _SIZES.get(ch) or (num if num else 4)
+                if pos + size > len(data):
+                    raise LibError("bad argument #2 to 'unpack' (data string too short)")
+                x = int.from_bytes(data[pos:pos + size], "big" if endian == ">" else "little",
+                                   signed=ch in "bhli")
+                out.append(x)
+                pos += size
+            elif ch in "fd":
+                size = 4 if ch == "f" else 8
+                if pos + size > len(data):
+                    raise LibError("bad argument #2 to 'unpack' (data string too short)")
+                out.append(struct.unpack(endian + ch, data[pos:pos + size])[0])
+                pos += size
+            elif ch == "c":
+                size = num or 0
+                if size == 0 and out and type(out[-1]) is int:
+                    size = out.pop()
+                if pos + size > len(data):
+                    raise LibError("bad argument #2 to 'unpack' (data string too short)")
+                out.append(data[pos:pos + size])
+                pos += size
+            elif ch == "s":
+                end = data.find(b"\x00", pos)
+                if end < 0:
+                    raise LibError("bad argument #2 to 'unpack' (unfinished string in data)")
+                out.append(data[pos:end])
+                pos = end + 1
+            else:
+                raise LibError("invalid format option '%s'" % ch)
+        out.append(pos + 1)
+        return tuple(out)
+
+    def size(*a):
+        if not a or type(a[0]) is not bytes:
+            raise LibError("bad argument #1 to 'size' (string expected, got %s)" % _tname(a[0] if a else None))
+        total = 0
+        for _, ch, num in _struct_items(a[0]):
+            if ch in "s":
+                raise LibError("options 'c0' - 's' have undefined sizes")
+            if ch == "c":
+                total += num or 1
+            else:
+                total += _SIZES.get(ch) or (num if num else 4)
+        return total
+
+    return {"pack": pack, "unpack": unpack, "size": size}
+
+
+def libraries(lua) -> dict:
+    """name -> {function name -> Python callable or value}, for the Lua bootstrap."""
+    libs = {"bit": bit_library(lua), "cjson": cjson_library(lua), "cmsgpack": cmsgpack_library(lua),
+            "struct": struct_library(lua)}
+    out = {}
+    for name, fns in libs.items():
+        out[name] = {k: (_wrap(f) if callable(f) and not lupa.lua_type(f) else f) for k, f in fns.items()}
+    return out
