@@ -287,8 +287,16 @@ G.redis = readonly(redis)
 -- SCRIPT KILL / FUNCTION KILL and FUNCTION LOAD timeout: a count hook
 local interrupt = py.interrupt
 local kill_msg = 'ERR Script killed by user with SCRIPT KILL...'
-local function killhook() error({err = kill_msg}) end
+local function in_internal()
+  local i = dgetinfo(3, 'S')
+  return i and i.source == INTERNAL
+end
+local function killhook()
+  if in_internal() then return end
+  error({err = kill_msg})
+end
 local function hook()
+  if in_internal() then return end
   local m = interrupt()
   if m then
     kill_msg = m

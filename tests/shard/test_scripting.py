@@ -1,0 +1,189 @@
+"""Long scripts (BUSY, SCRIPT KILL, FUNCTION KILL), and applications that use Lua through redis-py."""
+import time
+
+import pytest
+import redis
+
+from amr_emulator.protocol.resp import encode_command
+from tests.servers import RawConnection, start_shard
+
+LOOP = "while true do end"
+
+
+@pytest.fixture(scope="module")
+def busy_shard():
+    proc = start_shard("--config", "busy-reply-threshold=100")
+    yield proc
+    proc.stop()
+
+
+def _connected(shard):
+    """A connection the server has accepted (connections opened during a busy script wait in the backlog)."""
+    conn = RawConnection(shard.host, shard.port)
+    assert conn.call("PING") == b"+PONG\r\n"
+    return conn
+
+
+def _wait_busy(conn) -> bytes:
+    """PING until the server answers BUSY (the script passed busy-reply-threshold)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        reply = conn.call("PING")
+        if reply.startswith(b"-BUSY"):
+            return reply
+    raise AssertionError("never BUSY")
+
+
+def test_script_kill(busy_shard):
+    runner = _connected(busy_shard)
+    other = _connected(busy_shard)
+    try:
+        assert other.call("SCRIPT", "KILL") == b"-NOTBUSY No scripts in execution right now.\r\n"
+        runner.send(encode_command("EVAL", LOOP, "0"))
+        assert _wait_busy(other) == (b"-BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
+                                     b"SHUTDOWN NOSAVE.\r\n")
+        assert other.call("GET", "x").startswith(b"-BUSY")
+        assert other.call("FUNCTION", "KILL").startswith(b"-BUSY Redis is busy running a script. You can only "
+                                                          b"call SCRIPT KILL")
+        assert other.call("FUNCTION", "STATS").startswith(b"-BUSY")
+        assert other.call("SCRIPT", "KILL") == b"+OK\r\n"
+        sha = other.call("SCRIPT", "LOAD", LOOP)  # served again once the script is gone
+        assert runner.read_reply() == (b"-ERR Script killed by user with SCRIPT KILL... script: "
+                                       + sha.split(b"\r\n")[1] + b", on @user_script:1.\r\n")
+        assert other.call("PING") == b"+PONG\r\n"
+        assert runner.call("PING") == b"+PONG\r\n"
+    finally:
+        runner.close()
+        other.close()
+
+
+def test_kill_cannot_be_caught_by_pcall(busy_shard):
+    runner = _connected(busy_shard)
+    other = _connected(busy_shard)
+    try:
+        runner.send(encode_command("EVAL", "while true do pcall(function() while true do end end) end", "0"))
+        _wait_busy(other)
+        assert other.call("SCRIPT", "KILL") == b"+OK\r\n"
+        assert runner.read_reply().startswith(b"-ERR Script killed by user with SCRIPT KILL...")
+    finally:
+        runner.close()
+        other.close()
+
+
+def test_unkillable_after_a_write(busy_shard):
+    runner = _connected(busy_shard)
+    other = _connected(busy_shard)
+    try:
+        runner.send(encode_command("EVAL", "redis.call('set', 'w', '1'); local t = os.clock() "
+                                           "while os.clock() - t < 0.6 do end; return 'done'", "0"))
+        _wait_busy(other)
+        assert other.call("SCRIPT", "KILL") == (
+            b"-UNKILLABLE Sorry the script already executed write commands against the dataset. You can either "
+            b"wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.\r\n")
+        assert runner.read_reply() == b"$4\r\ndone\r\n"
+        assert other.call("GET", "w") == b"$1\r\n1\r\n"
+    finally:
+        runner.close()
+        other.close()
+
+
+def test_function_kill_and_stats(busy_shard):
+    runner = _connected(busy_shard)
+    other = _connected(busy_shard)
+    try:
+        other.call("FUNCTION", "FLUSH")
+        assert other.call("FUNCTION", "LOAD", "#!lua name=spin\nredis.register_function{function_name='spin', "
+                          "callback=function() while true do end end, flags={'no-writes'}}") == b"$4\r\nspin\r\n"
+        runner.send(encode_command("FCALL", "spin", "0"))
+        assert _wait_busy(other) == (b"-BUSY Redis is busy running a script. You can only call FUNCTION KILL or "
+                                     b"SHUTDOWN NOSAVE.\r\n")
+        stats = other.call("FUNCTION", "STATS")
+        assert stats.startswith(b"*4\r\n$14\r\nrunning_script\r\n*6\r\n$4\r\nname\r\n$4\r\nspin\r\n$7\r\ncommand\r\n"
+                                b"*3\r\n$5\r\nFCALL\r\n$4\r\nspin\r\n$1\r\n0\r\n$11\r\nduration_ms\r\n:")
+        assert other.call("SCRIPT", "KILL").startswith(b"-BUSY Redis is busy running a script. You can only call "
+                                                       b"FUNCTION KILL")
+        assert other.call("FUNCTION", "KILL") == b"+OK\r\n"
+        assert runner.read_reply() == (b"-ERR Script killed by user with SCRIPT KILL... script: spin, "
+                                       b"on @user_function:2.\r\n")
+        other.call("FUNCTION", "FLUSH")
+    finally:
+        runner.close()
+        other.close()
+
+
+def test_function_load_timeout(busy_shard):
+    conn = _connected(busy_shard)
+    try:
+        assert conn.call("FUNCTION", "LOAD", "#!lua name=slow\nwhile true do end") == (
+            b"-ERR Error registering functions: ERR FUNCTION LOAD timeout\r\n")
+    finally:
+        conn.close()
+
+
+# --- applications through redis-py ------------------------------------------------------------------
+TOKEN_BUCKET = """
+local key = KEYS[1]
+local rate = tonumber(ARGV[1])
+local capacity = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local requested = tonumber(ARGV[4])
+local state = redis.call('HMGET', key, 'tokens', 'ts')
+local tokens = tonumber(state[1]) or capacity
+local ts = tonumber(state[2]) or now
+tokens = math.min(capacity, tokens + (now - ts) * rate)
+local allowed = 0
+if tokens >= requested then
+  tokens = tokens - requested
+  allowed = 1
+end
+redis.call('HSET', key, 'tokens', tokens, 'ts', now)
+redis.call('PEXPIRE', key, math.ceil(capacity / rate * 1000))
+return {allowed, tostring(tokens)}
+"""
+
+
+def test_token_bucket_rate_limiter(r):
+    limiter = r.register_script(TOKEN_BUCKET)
+    now = 1000.0
+    results = [limiter(keys=["rl:user1"], args=[1, 5, now, 1])[0] for _ in range(7)]
+    assert results == [1, 1, 1, 1, 1, 0, 0]
+    # two seconds later two tokens are back
+    assert limiter(keys=["rl:user1"], args=[1, 5, now + 2, 1]) == [1, b"1"]
+    assert limiter(keys=["rl:user1"], args=[1, 5, now + 2, 1]) == [1, b"0"]
+    assert limiter(keys=["rl:user1"], args=[1, 5, now + 2, 1]) == [0, b"0"]
+    assert 0 < r.pttl("rl:user1") <= 5000
+    # EVALSHA after SCRIPT FLUSH: redis-py reloads on NOSCRIPT
+    r.script_flush()
+    assert limiter(keys=["rl:user2"], args=[1, 5, now, 5]) == [1, b"0"]
+
+
+def test_redis_py_lock(r):
+    lock = r.lock("resource", timeout=5)
+    assert lock.acquire(blocking=False)
+    other = r.lock("resource", timeout=5)
+    assert not other.acquire(blocking=False)
+    assert lock.extend(5)
+    assert 5000 < r.pttl("resource") <= 10000
+    assert lock.reacquire()
+    lock.release()  # LUA_RELEASE_SCRIPT: compare-and-delete
+    assert r.get("resource") is None
+    assert other.acquire(blocking=False)
+    r.set("resource", "someone-else")  # the release script refuses a token it does not own
+    with pytest.raises(redis.exceptions.LockNotOwnedError):
+        other.release()
+
+
+def test_lock_with_resp3(r3):
+    with r3.lock("res3", timeout=2, blocking_timeout=1):
+        assert r3.get("res3") is not None
+    assert r3.get("res3") is None
+
+
+def test_fcall_through_redis_py(r):
+    r.function_flush()
+    r.function_load("#!lua name=counters\n"
+                    "redis.register_function('bump', function(keys, args) "
+                    "return redis.call('INCRBY', keys[1], args[1]) end)")
+    assert r.fcall("bump", 1, "c", 5) == 5
+    assert r.fcall("bump", 1, "c", 2) == 7
+    r.function_flush()
