@@ -313,19 +313,25 @@ local function compile(code, chunkname, e)
   return f
 end
 api.compile = compile
-api.set_args = function(keys, argv)
-  G.KEYS = keys
-  G.ARGV = argv
+local function split(nkeys, ...)
+  local a = {...}
+  local keys, argv = {}, {}
+  for i = 1, nkeys do keys[i] = a[i] end
+  for i = nkeys + 1, #a do argv[i - nkeys] = a[i] end
+  return keys, argv
 end
-api.run = function(f, hooked)
+-- run an EVAL script (KEYS and ARGV are globals) or a function (called with keys, args)
+api.run = function(f, hooked, is_eval, nkeys, ...)
+  local keys, argv = split(nkeys, ...)
+  local ok, r
   if hooked then sethook(hook, '', 100000) end
-  local ok, r = xpcall(f, errh)
-  if hooked then sethook() end
-  return ok, r
-end
-api.run_fn = function(f, keys, args, hooked)
-  if hooked then sethook(hook, '', 100000) end
-  local ok, r = xpcall(function() return f(keys, args) end, errh)
+  if is_eval then
+    G.KEYS = keys
+    G.ARGV = argv
+    ok, r = xpcall(f, errh)
+  else
+    ok, r = xpcall(function() return f(keys, argv) end, errh)
+  end
   if hooked then sethook() end
   return ok, r
 end
@@ -404,9 +410,7 @@ class _Engine:
         boot = self.lua.execute(b"return function(...) " + _BOOT.encode() + b" end")
         self.api = boot(self.mode.encode(), py)
         self.compile = self.api[b"compile"]
-        self.set_args = self.api[b"set_args"]
         self.run_lua = self.api[b"run"]
-        self.run_fn = self.api[b"run_fn"]
         self.push_error = self.api[b"push_error"]
         self.table_from = self.lua.table_from
         self.newtable = self.api[b"newtable"]
@@ -861,8 +865,8 @@ class ScriptRun:
 
 def _busy_threshold(server) -> int:
     try:
-        return int(server.config.get("busy-reply-threshold"))
-    except Exception:
+        return int(server.config.values["busy-reply-threshold"])
+    except (KeyError, ValueError):
         return 5000
 
 
@@ -986,11 +990,7 @@ def run_script(engine, caller, sc, fn, keys, args, name: str, flags: int, ro: bo
     server.script_run = run
     hooked = run.threshold > 0
     try:
-        if is_eval:
-            engine.set_args(engine.table_from(keys), engine.table_from(args))
-            ok, value = engine.run_lua(fn, hooked)
-        else:
-            ok, value = engine.run_fn(fn, engine.table_from(keys), engine.table_from(args), hooked)
+        ok, value = engine.run_lua(fn, hooked, is_eval, len(keys), *keys, *args)
         if ok:
             reply = lua_to_reply(value, sc.resp)
         else:
