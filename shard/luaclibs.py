@@ -7,8 +7,8 @@ error handler prefixes with the caller's position, as the C function's luaL_erro
 """
 from __future__ import annotations
 
-import json
 import math
+import re
 import struct
 
 import lupa.lua51 as lupa
@@ -198,28 +198,174 @@ def _json_encode(v, depth: int) -> bytes:
     raise LibError("Cannot serialise %s: type not supported" % (lt or _tname(v)))
 
 
+_TOKEN_NAMES = {"{": "T_OBJ_BEGIN", "}": "T_OBJ_END", "[": "T_ARR_BEGIN", "]": "T_ARR_END", ":": "T_COLON",
+                ",": "T_COMMA", "string": "T_STRING", "number": "T_NUMBER", "boolean": "T_BOOLEAN",
+                "null": "T_NULL", "end": "T_END"}
+_NUMBER = re.compile(rb"-?(?:0[xX][0-9a-fA-F]+|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?|[nN][aA][nN]"
+                     rb"|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)")
+_SIMPLE_ESC = {ord('"'): b'"', ord("\\"): b"\\", ord("/"): b"/", ord("b"): b"\b", ord("f"): b"\f",
+               ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t"}
+
+
+class _JsonParser:
+    """lua-cjson's decoder: its tokens, its error texts ("Expected X but found Y at character N")."""
+
+    def __init__(self, lua, data: bytes, null):
+        self.lua = lua
+        self.d = data
+        self.p = 0
+        self.null = null
+        self.depth = 0
+
+    def token(self):
+        d = self.d
+        n = len(d)
+        while self.p < n and d[self.p] in b" \t\n\r":
+            self.p += 1
+        start = self.p
+        if start >= n or d[start] == 0:
+            return "end", None, start
+        ch = chr(d[start])
+        if ch in "{}[]:,":
+            self.p += 1
+            return ch, None, start
+        if ch == '"':
+            return self.string(start)
+        if ch == "-" or ch.isdigit() or d.startswith((b"inf", b"nan", b"Inf", b"NaN", b"INF", b"NAN"), start):
+            m = _NUMBER.match(d, start)
+            if m is None or not m.group(0).lstrip(b"-"):
+                return "error", "invalid number", start
+            self.p = m.end()
+            text = m.group(0)
+            low = text.lower().lstrip(b"-")
+            if low.startswith(b"0x"):
+                v = float(int(low, 16)) * (-1 if text.startswith(b"-") else 1)
+            else:
+                v = float(text)
+            return "number", v, start
+        for word, value in ((b"true", True), (b"false", False)):
+            if d.startswith(word, start):
+                self.p += len(word)
+                return "boolean", value, start
+        if d.startswith(b"null", start):
+            self.p += 4
+            return "null", None, start
+        return "error", "invalid token", start
+
+    def string(self, start):
+        d = self.d
+        out = bytearray()
+        i = start + 1
+        n = len(d)
+        while True:
+            if i >= n:
+                return "error", "unexpected end of string", i
+            ch = d[i]
+            if ch == 34:
+                self.p = i + 1
+                return "string", bytes(out), start
+            if ch != 92:
+                out.append(ch)
+                i += 1
+                continue
+            if i + 1 >= n:
+                return "error", "invalid escape code", i
+            e = d[i + 1]
+            if e == ord("u"):
+                cp = self._hex4(i + 2)
+                if cp is None:
+                    return "error", "invalid unicode escape code", i
+                esc = i
+                i += 6
+                if 0xD800 <= cp <= 0xDBFF:
+                    low = self._hex4(i + 2) if d[i:i + 2] == b"\\u" else None
+                    if low is None or not 0xDC00 <= low <= 0xDFFF:
+                        return "error", "invalid unicode escape code", esc
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00)
+                    i += 6
+                elif 0xDC00 <= cp <= 0xDFFF:
+                    return "error", "invalid unicode escape code", esc
+                out += chr(cp).encode("utf-8")
+                continue
+            rep = _SIMPLE_ESC.get(e)
+            if rep is None:
+                return "error", "invalid escape code", i
+            out += rep
+            i += 2
+
+    def _hex4(self, i):
+        h = self.d[i:i + 4]
+        if len(h) != 4 or any(c not in b"0123456789abcdefABCDEF" for c in h):
+            return None
+        return int(h, 16)
+
+    def fail(self, expected, tok):
+        kind, value, index = tok
+        found = value if kind == "error" else _TOKEN_NAMES.get(kind, kind)
+        raise LibError("Expected %s but found %s at character %d" % (expected, found, index + 1))
+
+    def value(self, tok):
+        kind, value, index = tok
+        if kind in ("string", "number", "boolean"):
+            return value
+        if kind == "null":
+            return self.null
+        if kind == "{":
+            return self.obj(index)
+        if kind == "[":
+            return self.arr(index)
+        self.fail("value", tok)
+
+    def _descend(self, index):
+        self.depth += 1
+        if self.depth > 1000:
+            raise LibError("Found too many nested data structures (%d) at character %d" % (self.depth, index + 1))
+
+    def obj(self, index):
+        self._descend(index)
+        t = self.lua.table_from({})
+        tok = self.token()
+        if tok[0] == "}":
+            self.depth -= 1
+            return t
+        while True:
+            if tok[0] != "string":
+                self.fail("object key string", tok)
+            key = tok[1]
+            tok = self.token()
+            if tok[0] != ":":
+                self.fail("colon", tok)
+            t[key] = self.value(self.token())
+            tok = self.token()
+            if tok[0] == "}":
+                self.depth -= 1
+                return t
+            if tok[0] != ",":
+                self.fail("comma or object end", tok)
+            tok = self.token()
+
+    def arr(self, index):
+        self._descend(index)
+        t = self.lua.table_from({})
+        tok = self.token()
+        if tok[0] == "]":
+            self.depth -= 1
+            return t
+        i = 1
+        while True:
+            t[i] = self.value(tok)
+            i += 1
+            tok = self.token()
+            if tok[0] == "]":
+                self.depth -= 1
+                return t
+            if tok[0] != ",":
+                self.fail("comma or array end", tok)
+            tok = self.token()
+
+
 def cjson_library(lua) -> dict:
     null = lua.eval(b"newproxy()")
-    table_from = lua.table_from
-
-    def to_lua(v):
-        if v is None:
-            return null
-        t = type(v)
-        if t is str:
-            return v.encode("utf-8", "surrogateescape")
-        if t is bool:
-            return v
-        if t is int:
-            return float(v) if abs(v) >= 2 ** 63 else v
-        if t is float:
-            return v
-        if t is list:
-            return table_from([to_lua(x) for x in v])
-        tbl = table_from({})
-        for k, x in v.items():
-            tbl[k.encode("utf-8", "surrogateescape")] = to_lua(x)
-        return tbl
 
     def encode(*a):
         if len(a) != 1:
@@ -235,27 +381,16 @@ def cjson_library(lua) -> dict:
                 s = _json_number(s)
             else:
                 raise LibError("bad argument #1 to 'decode' (string expected, got %s)" % _tname(s))
-        text = s.decode("utf-8", "surrogateescape")
-        try:
-            v = json.loads(text, parse_constant=_bad_constant)
-        except json.JSONDecodeError as e:
-            raise LibError(_cjson_decode_error(text, e)) from None
-        return to_lua(v)
+        if len(s) >= 2 and (s[0] == 0 or s[1] == 0):
+            raise LibError("JSON parser does not support UTF-16 or UTF-32")
+        parser = _JsonParser(lua, s, null)
+        v = parser.value(parser.token())
+        tok = parser.token()
+        if tok[0] != "end":
+            parser.fail("the end", tok)
+        return v
 
     return {"encode": encode, "decode": decode, "null": null}
-
-
-def _bad_constant(name):
-    raise json.JSONDecodeError("invalid token", name, 0)
-
-
-def _cjson_decode_error(text: str, e) -> str:
-    pos = e.pos + 1
-    if e.pos >= len(text.rstrip()) and text.strip():
-        return "Expected value but found T_END at character %d" % pos
-    if not text.strip():
-        return "Expected value but found T_END at character 1"
-    return "Expected value but found invalid token at character %d" % pos
 
 
 # --- cmsgpack -------------------------------------------------------------------------------------------

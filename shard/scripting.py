@@ -621,7 +621,10 @@ def _oneline(b: bytes) -> bytes:
     return b.replace(b"\r", b" ").replace(b"\n", b" ")
 
 
-def lua_to_reply(v, script_resp: int):
+_MAX_DEPTH = 200
+
+
+def lua_to_reply(v, script_resp: int, depth: int = 0):
     """The script's return value as a reply (luaReplyToRedisReply)."""
     t = type(v)
     if t is bytes:
@@ -638,6 +641,9 @@ def lua_to_reply(v, script_resp: int):
             return 1 if v else None
         return v
     if lupa.lua_type(v) == "table":
+        if depth >= _MAX_DEPTH:  # a table that holds itself: Redis runs out of Lua stack
+            return RespError("ERR reached lua stack limit")
+        depth += 1
         e = v[b"err"]
         if type(e) is bytes:
             return RespError(_oneline(e).decode("latin-1"))
@@ -658,17 +664,17 @@ def lua_to_reply(v, script_resp: int):
                 return Verbatim(s.decode("latin-1"))
         m = v[b"map"]
         if lupa.lua_type(m) == "table":
-            return {_hashable(lua_to_reply(k, script_resp)): lua_to_reply(x, script_resp) for k, x in m.items()}
+            return {_hashable(lua_to_reply(k, script_resp, depth)): lua_to_reply(x, script_resp, depth) for k, x in m.items()}
         s = v[b"set"]
         if lupa.lua_type(s) == "table":
-            return RespSet(lua_to_reply(k, script_resp) for k in s.keys())
+            return RespSet(lua_to_reply(k, script_resp, depth) for k in s.keys())
         out = []
         i = 1
         while True:
             x = v[i]
             if x is None:
                 break
-            out.append(lua_to_reply(x, script_resp))
+            out.append(lua_to_reply(x, script_resp, depth))
             i += 1
         return out
     return None

@@ -187,3 +187,80 @@ def test_fcall_through_redis_py(r):
     assert r.fcall("bump", 1, "c", 5) == 5
     assert r.fcall("bump", 1, "c", 2) == 7
     r.function_flush()
+
+
+# --- effects on other clients ----------------------------------------------------------------------
+def test_script_wakes_blocked_client(shard, r):
+    blocker = RawConnection(shard.host, shard.port)
+    try:
+        blocker.send(encode_command("BLPOP", "jobs", "5"))
+        deadline = time.monotonic() + 5
+        while r.info("clients")["blocked_clients"] < 1 and time.monotonic() < deadline:
+            pass
+        assert r.eval("redis.call('rpush', KEYS[1], 'a', 'b'); return redis.call('llen', KEYS[1])", 1, "jobs") == 2
+        assert blocker.read_reply() == b"*2\r\n$4\r\njobs\r\n$1\r\na\r\n"
+        assert r.lrange("jobs", 0, -1) == [b"b"]
+    finally:
+        blocker.close()
+
+
+def test_script_write_breaks_watch(shard, r):
+    watcher = redis.Redis(shard.host, shard.port)
+    try:
+        with watcher.pipeline() as p:
+            p.watch("w")
+            r.eval("return redis.call('set', KEYS[1], 'x')", 1, "w")
+            p.multi()
+            p.set("w", "y")
+            with pytest.raises(redis.WatchError):
+                p.execute()
+        assert r.get("w") == b"x"
+    finally:
+        watcher.close()
+
+
+def test_script_keyspace_notifications(r):
+    r.config_set("notify-keyspace-events", "KEA")
+    p = r.pubsub()
+    try:
+        p.psubscribe("__keyevent@0__:*")
+        assert p.get_message(timeout=2)["type"] == "psubscribe"
+        r.eval("redis.call('set', KEYS[1], '1'); redis.call('incr', KEYS[1])", 1, "n")
+        events = [p.get_message(timeout=2)["channel"] for _ in range(2)]
+        assert events == [b"__keyevent@0__:set", b"__keyevent@0__:incrby"]
+    finally:
+        p.close()
+        r.config_set("notify-keyspace-events", "")
+
+
+def test_effects_are_replicated_not_the_script():
+    """What the shard hands to its replication hook: the writes, in MULTI/EXEC, never EVAL itself."""
+    from shard.dispatch import process_command
+    from shard.server import Server
+    from shard.session import Client
+
+    class Recording(Server):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.effects = []
+
+        def propagate(self, dbid, argv):
+            self.effects.append((dbid, [bytes(a) for a in argv]))
+
+    server = Recording(port=0)
+    c = Client(server)
+    process_command(c, [b"EVAL", b"redis.call('set', KEYS[1], 'v', 'EX', '100'); redis.call('incr', 'n'); "
+                                 b"redis.call('get', 'n')", b"1", b"k"])
+    names = [argv[0].lower() for _, argv in server.effects]
+    assert names == [b"multi", b"set", b"incr", b"exec"]
+    set_effect = server.effects[1][1]
+    assert [set_effect[0].lower()] + set_effect[1:3] == [b"set", b"k", b"v"] and set_effect[3].upper() == b"PXAT"
+    server.effects.clear()
+    process_command(c, [b"EVAL", b"return redis.call('incr', 'n')", b"0"])
+    assert server.effects == [(0, [b"incr", b"n"])]
+    server.effects.clear()
+    process_command(c, [b"EVAL", b"redis.set_repl(redis.REPL_NONE); redis.call('incr', 'n')", b"0"])
+    process_command(c, [b"EVAL", b"return redis.call('get', 'n')", b"0"])
+    assert server.effects == []
+    process_command(c, [b"FUNCTION", b"LOAD", b"#!lua name=l\nredis.register_function('f', function() end)"])
+    assert server.effects[0][1][:2] == [b"FUNCTION", b"LOAD"]
