@@ -546,7 +546,7 @@ class _MPReader:
 def cmsgpack_library(lua) -> dict:
     def pack(*a):
         if not a:
-            raise LibError("MessagePack pack needs input.")
+            raise LibError("bad argument #0 to 'pack' (MessagePack pack needs input.)")
         return b"".join(_mp_encode(x, 0) for x in a)
 
     def unpack(*a):
@@ -568,139 +568,187 @@ def cmsgpack_library(lua) -> dict:
         v = r.read(lua)
         return (-1 if r.p >= len(s) else r.p), v
 
-    return {"pack": pack, "unpack": unpack, "unpack_one": unpack_one}
+    def unpack_limit(*a):
+        s = a[0] if a else None
+        if type(s) is not bytes:
+            raise LibError("bad argument #1 to 'unpack_limit' (string expected, got %s)" % _tname(s))
+        limit = int(a[1]) if len(a) > 1 and a[1] is not None else 0
+        offset = int(a[2]) if len(a) > 2 and a[2] is not None else 0
+        if offset < 0 or limit < 0:
+            raise LibError("Invalid request to unpack with offset of %d and limit of %d." % (offset, len(s)))
+        if offset > len(s):
+            raise LibError("Start offset %d greater than input length %d." % (offset, len(s)))
+        decode_all = not limit and not offset
+        r = _MPReader(s, offset)
+        out = []
+        while r.p < len(s) and (decode_all or len(out) < limit):
+            out.append(r.read(lua))
+        if decode_all:
+            return tuple(out)
+        return ((-1 if r.p >= len(s) else r.p),) + tuple(out)
+
+    return {"pack": pack, "unpack": unpack, "unpack_one": unpack_one, "unpack_limit": unpack_limit}
 
 
 # --- struct ---------------------------------------------------------------------------------------------
-def _struct_items(fmt: bytes):
-    """Parse a struct format: yields (endian, kind, size)."""
-    endian = "<"
-    i = 0
-    n = len(fmt)
-    while i < n:
-        ch = chr(fmt[i])
-        i += 1
-        num = None
-        j = i
-        while j < n and 48 <= fmt[j] <= 57:
-            j += 1
-        if j > i:
-            num = int(fmt[i:j])
-        if ch in " ":
-            continue
-        if ch == ">":
-            endian = ">"
-            continue
-        if ch in "<=":
-            endian = "<"
-            continue
-        if ch == "!":
-            i = j
-            continue
-        if ch in "iIc":
-            i = j
-        yield endian, ch, num
-
-
 _SIZES = {"b": 1, "B": 1, "h": 2, "H": 2, "l": 8, "L": 8, "T": 8, "f": 4, "d": 8, "x": 1}
+_MAXALIGN = 8
+
+
+def _getnum(fmt: bytes, i: int, default: int):
+    j = i
+    while j < len(fmt) and 48 <= fmt[j] <= 57:
+        j += 1
+    if j == i:
+        return default, i
+    return int(fmt[i:j]), j
+
+
+def _struct_ops(fmt: bytes, fname: str):
+    """lua_struct's walk over a format: yields (option, size, toalign) for the data options, handling
+    the control options (endianness, alignment) itself. `toalign` is the padding before the item."""
+    i = 0
+    state = {"endian": "<", "align": 1}
+    while i < len(fmt):
+        opt = chr(fmt[i])
+        i += 1
+        if opt in "cC" and opt == "c":
+            size, i = _getnum(fmt, i, 1)
+        elif opt in "iI":
+            size, i = _getnum(fmt, i, 4)
+            if size > 32:
+                raise LibError("integral size %d is larger than limit of %d" % (size, 32))
+        else:
+            size = _SIZES.get(opt, 0)
+        if opt in "bBhHlLTiIxfdcs":
+            yield opt, size, state
+            continue
+        if opt == " ":
+            continue
+        if opt == ">":
+            state["endian"] = ">"
+        elif opt in "<=":
+            state["endian"] = "<"
+        elif opt == "!":
+            a, i = _getnum(fmt, i, _MAXALIGN)
+            if a & (a - 1):
+                raise LibError("alignment %d is not a power of 2" % a)
+            state["align"] = a
+        else:
+            raise LibError("bad argument #1 to '%s' (invalid format option '%s')" % (fname, opt))
+
+
+def _toalign(pos: int, st: dict, opt: str, size: int) -> int:
+    if size == 0 or opt == "c":
+        return 0
+    a = min(size, st["align"])
+    return (a - (pos & (a - 1))) & (a - 1)
 
 
 def struct_library(lua) -> dict:
     def pack(*a):
-        if not a or type(a[0]) is not bytes:
-            raise LibError("bad argument #1 to 'pack' (string expected, got %s)" % _tname(a[0] if a else None))
+        fmt = a[0] if a else None
+        if type(fmt) is not bytes:
+            raise LibError("bad argument #1 to 'pack' (string expected, got %s)" % _tname(fmt))
         out = bytearray()
-        argi = 1
-        for endian, ch, num in _struct_items(a[0]):
-            if ch == "x":
+        arg = 1
+        for opt, size, st in _struct_ops(fmt, "pack"):
+            out += b"\0" * _toalign(len(out), st, opt, size)
+            endian = st["endian"]
+            if opt == "x":
                 out.append(0)
                 continue
-            if argi >= len(a):
-                raise LibError("bad argument #%d to 'pack' (%s expected, got no value)"
-                               % (argi + 1, "string" if ch in "cs" else "number"))
-            v = a[argi]
-            argi += 1
-            if ch in "bBhHlLTiI":
-                size = _SIZES.get(ch) or (num if num else 4)
-                x = int(_num(v, argi, "pack"))
+            v = a[arg] if arg < len(a) else None
+            arg += 1
+            if opt in "bBhHlLTiI":
+                if type(v) not in (int, float) and not (type(v) is bytes and _tonum(v) is not None):
+                    raise LibError("bad argument #%d to 'pack' (number expected, got %s)" % (arg, _tname(v)))
+                x = int(v if type(v) is not bytes else _tonum(v))
                 x &= (1 << (8 * size)) - 1
                 out += x.to_bytes(size, "big" if endian == ">" else "little")
-            elif ch == "f":
-                out += struct.pack(endian + "f", float(_num(v, argi, "pack")))
-            elif ch == "d":
-                out += struct.pack(endian + "d", float(_num(v, argi, "pack")))
-            elif ch == "c":
-                s = v if type(v) is bytes else str(v).encode()
-                if num:
-                    if len(s) < num:
-                        raise LibError("bad argument #%d to 'pack' (string too short)" % argi)
-                    s = s[:num]
-                out += s
-            elif ch == "s":
-                s = v if type(v) is bytes else str(v).encode()
-                out += s + b"\x00"
-            else:
-                raise LibError("invalid format option '%s'" % ch)
+            elif opt in "fd":
+                if type(v) not in (int, float) and not (type(v) is bytes and _tonum(v) is not None):
+                    raise LibError("bad argument #%d to 'pack' (number expected, got %s)" % (arg, _tname(v)))
+                out += struct.pack(endian + opt, float(v if type(v) is not bytes else _tonum(v)))
+            else:  # c, s
+                if type(v) in (int, float):
+                    v = _lua_tostring(v)
+                if type(v) is not bytes:
+                    raise LibError("bad argument #%d to 'pack' (string expected, got %s)" % (arg, _tname(v)))
+                n = size if size else len(v)
+                if len(v) < n:
+                    raise LibError("bad argument #%d to 'pack' (string too short)" % arg)
+                out += v[:n]
+                if opt == "s":
+                    out.append(0)
         return bytes(out)
 
     def unpack(*a):
-        if len(a) < 2 or type(a[0]) is not bytes or type(a[1]) is not bytes:
-            raise LibError("bad argument #2 to 'unpack' (string expected, got %s)"
-                           % _tname(a[1] if len(a) > 1 else None))
-        data = a[1]
+        fmt = a[0] if a else None
+        if type(fmt) is not bytes:
+            raise LibError("bad argument #1 to 'unpack' (string expected, got %s)" % _tname(fmt))
+        data = a[1] if len(a) > 1 else None
+        if type(data) is not bytes:
+            raise LibError("bad argument #2 to 'unpack' (string expected, got %s)" % _tname(data))
         pos = int(a[2]) - 1 if len(a) > 2 and a[2] is not None else 0
+        ld = len(data)
         out = []
-        for endian, ch, num in _struct_items(a[0]):
-            if ch == "x":
-                pos += 1
-                continue
-            if ch in "bBhHlLTiI":
-                size = _SIZES.get(ch) or (num if num else 4)
-                if pos + size > len(data):
-                    raise LibError("bad argument #2 to 'unpack' (data string too short)")
-                x = int.from_bytes(data[pos:pos + size], "big" if endian == ">" else "little",
-                                   signed=ch in "bhli")
-                out.append(x)
-                pos += size
-            elif ch in "fd":
-                size = 4 if ch == "f" else 8
-                if pos + size > len(data):
-                    raise LibError("bad argument #2 to 'unpack' (data string too short)")
-                out.append(struct.unpack(endian + ch, data[pos:pos + size])[0])
-                pos += size
-            elif ch == "c":
-                size = num or 0
-                if size == 0 and out and type(out[-1]) is int:
-                    size = out.pop()
-                if pos + size > len(data):
-                    raise LibError("bad argument #2 to 'unpack' (data string too short)")
+        for opt, size, st in _struct_ops(fmt, "unpack"):
+            pos += _toalign(pos, st, opt, size)
+            if size > ld or pos > ld - size:
+                raise LibError("bad argument #2 to 'unpack' (data string too short)")
+            endian = st["endian"]
+            if opt in "bBhHlLTiI":
+                out.append(int.from_bytes(data[pos:pos + size], "big" if endian == ">" else "little",
+                                          signed=opt in "bhliT" and opt != "T"))
+            elif opt in "fd":
+                out.append(struct.unpack(endian + opt, data[pos:pos + size])[0])
+            elif opt == "c":
+                if size == 0:
+                    if not out or type(out[-1]) not in (int, float):
+                        raise LibError("format 'c0' needs a previous size")
+                    size = int(out.pop())
+                    if size > ld - pos:
+                        raise LibError("bad argument #2 to 'unpack' (data string too short)")
                 out.append(data[pos:pos + size])
-                pos += size
-            elif ch == "s":
-                end = data.find(b"\x00", pos)
+            elif opt == "s":
+                end = data.find(b"\0", pos)
                 if end < 0:
-                    raise LibError("bad argument #2 to 'unpack' (unfinished string in data)")
+                    raise LibError("unfinished string in data")
                 out.append(data[pos:end])
-                pos = end + 1
-            else:
-                raise LibError("invalid format option '%s'" % ch)
+                size = end - pos + 1
+            pos += size
         out.append(pos + 1)
         return tuple(out)
 
     def size(*a):
-        if not a or type(a[0]) is not bytes:
-            raise LibError("bad argument #1 to 'size' (string expected, got %s)" % _tname(a[0] if a else None))
-        total = 0
-        for _, ch, num in _struct_items(a[0]):
-            if ch in "s":
-                raise LibError("options 'c0' - 's' have undefined sizes")
-            if ch == "c":
-                total += num or 1
-            else:
-                total += _SIZES.get(ch) or (num if num else 4)
-        return total
+        fmt = a[0] if a else None
+        if type(fmt) is not bytes:
+            raise LibError("bad argument #1 to 'size' (string expected, got %s)" % _tname(fmt))
+        pos = 0
+        for opt, sz, st in _struct_ops(fmt, "size"):
+            pos += _toalign(pos, st, opt, sz)
+            if opt == "s":
+                raise LibError("bad argument #1 to 'size' (option 's' has no fixed size)")
+            if opt == "c" and sz == 0:
+                raise LibError("bad argument #1 to 'size' (option 'c0' has no fixed size)")
+            pos += sz
+        return pos
 
     return {"pack": pack, "unpack": unpack, "size": size}
+
+
+def _tonum(b: bytes):
+    try:
+        return float(b)
+    except ValueError:
+        return None
+
+
+def _lua_tostring(v) -> bytes:
+    if type(v) is int:
+        return b"%d" % v
+    return (("%.14g" % v).encode())
 
 
 def libraries(lua) -> dict:

@@ -270,3 +270,30 @@ def test_table_holding_itself(compat):
     # follow); the emulator stops earlier, with the same error at the bottom
     ours = compat.conns[0].call("EVAL", "local t = {} t[1] = t return t", "0")
     assert ours.endswith(b"-ERR reached lua stack limit\r\n")
+
+
+@pytest.mark.parametrize("script", [
+    "return cmsgpack.pack()", "return {cmsgpack.unpack_one(cmsgpack.pack(1,2), 0)}",
+    "return {cmsgpack.unpack_limit(cmsgpack.pack(1,2,3), 2)}", "return {cmsgpack.unpack_limit(cmsgpack.pack(1,2,3), 0)}",
+    "return cmsgpack.pack(0.5, -0.5, 1e40, 2^40, -2^40, 2^63, -1e20)",
+    "return cmsgpack.pack(string.rep('a', 40), string.rep('b', 300))",
+    "local t = {} for i=1,20 do t[i]=i end return cmsgpack.pack(t)",
+    "local t = {} for i=1,20 do t['k'..i]=i end return #cmsgpack.pack(t)",
+    "return cmsgpack.pack({1,2,nil,4})", "return cmsgpack.pack(function() end)",
+    "return {cmsgpack.unpack('\\202\\063\\128\\000\\000')}", "return cmsgpack.unpack('\\193')",
+    "return cmsgpack.unpack('\\146\\001')",
+    "return struct.pack('c3', 'abcdef')", "return struct.pack('c', 'abcdef')", "return struct.pack('i8', -2)",
+    "return {struct.unpack('c0', struct.pack('Bc0', 3, 'xyz'))}",
+    "return {struct.unpack('Bc0', struct.pack('Bc0', 3, 'xyz'))}", "return struct.pack('!4 b i4', 1, 2)",
+    "return struct.pack('! b d h', 1, 2, 3)", "return {struct.unpack('!4 b i4', struct.pack('!4 b i4', 1, 2))}",
+    "return struct.pack('z')", "return struct.size('i')", "return struct.size('!bd')", "return struct.size('s')",
+    "return struct.unpack('>I2', 'a')", "return {struct.unpack('>s', 'ab')}", "return struct.pack('i', 'x')",
+    "return struct.pack('s', 12)", "return {struct.unpack('<hHlL', struct.pack('<hHlL', -1, -1, -1, 5))}",
+    "return struct.pack('h2', 1)",
+    "return cjson.encode({a={b={c=1}}, [1.5]=2})", "return cjson.encode({1,nil,3})",
+    "local t={} t[20]=1 return cjson.encode(t)", "return cjson.encode(0.1)", "return cjson.encode(1e300)",
+    "return cjson.encode(1/0)", "return cjson.encode({['a']=cjson.null})",
+    "return cjson.decode('123456789012345678')", "return tostring(cjson.decode('1.5'))",
+])
+def test_library_edges(compat, script):
+    compat.call("EVAL", script, "0")
