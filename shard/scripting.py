@@ -23,11 +23,11 @@ there are several (Redis 7's effects replication).
 Long scripts (busy-reply-threshold, alias lua-time-limit): a Lua count hook fires every 100000
 instructions and calls `ScriptRun.interrupt`. Past the threshold the script is "timed out": the hook
 then serves the other connected clients itself, because the event loop is stuck inside this handler:
-it polls their sockets without blocking (`select`), reads what they sent, runs it through the normal
-dispatcher (which answers `-BUSY ...` to everything but the allow_busy commands: SCRIPT KILL,
-FUNCTION KILL, FUNCTION STATS, ...) and writes the replies straight to the socket. A SCRIPT KILL makes
-the hook raise the kill error (then on every line, so pcall cannot swallow it). Connections opened
-while the script runs wait in the listen backlog and are served after it ends.
+it accepts new connections, polls the clients' sockets without blocking, reads what they sent, runs it
+through the normal dispatcher (which answers `-BUSY ...` to everything but the allow_busy commands:
+SCRIPT KILL, FUNCTION KILL, FUNCTION STATS, AUTH, HELLO, ...) and writes the replies straight to the
+socket. A SCRIPT KILL makes the hook raise the kill error (then on every line, so pcall cannot swallow
+it). Connections accepted meanwhile run on plain sockets and are handed to the event loop afterwards.
 """
 from __future__ import annotations
 
@@ -939,8 +939,149 @@ def _fd_of(c):
         return -1
 
 
+class _BusyTransport:
+    """The transport of a connection accepted while a script keeps the event loop busy: plain
+    non-blocking socket calls, until `adopt_busy_clients` hands the socket to the loop."""
+
+    def __init__(self, sock, protocol=None):
+        self.sock = sock
+        self.protocol = protocol
+        self.pending = bytearray()
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        if self.closed:
+            return
+        if not self.pending:
+            try:
+                n = self.sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                n = 0
+            except OSError:
+                self.close()
+                return
+            data = data[n:]
+        self.pending += data
+
+    def get_write_buffer_size(self) -> int:
+        return len(self.pending)
+
+    def get_extra_info(self, name, default=None):
+        try:
+            if name == "peername":
+                return self.sock.getpeername()
+            if name == "sockname":
+                return self.sock.getsockname()
+        except OSError:
+            return default
+        if name == "socket":
+            return self.sock
+        return default
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self.sock.close()
+        finally:
+            if self.protocol is not None:
+                self.protocol.connection_lost(None)
+
+
+def _accept_new(server) -> None:
+    """Accept the connections waiting on the listening sockets (Redis keeps accepting while busy)."""
+    import socket
+
+    from .session import Client
+
+    for srv in getattr(server, "_servers", ()):
+        for lsock in srv.sockets or ():
+            try:
+                fd = lsock.fileno()
+                dup = socket.socket(fileno=os.dup(fd))
+            except OSError:
+                continue
+            try:
+                while True:
+                    try:
+                        conn, _ = dup.accept()
+                    except (BlockingIOError, InterruptedError):
+                        break
+                    except OSError:
+                        break
+                    conn.setblocking(False)
+                    try:
+                        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    except OSError:
+                        pass
+                    c = Client(server)
+                    t = _BusyTransport(conn, c)
+                    c.connection_made(t)
+                    if t.closed or c.transport is None:
+                        continue
+                    accepted = getattr(server, "busy_accepted", None)
+                    if accepted is None:
+                        accepted = server.busy_accepted = []
+                    accepted.append(c)
+            finally:
+                dup.close()
+
+
+def adopt_busy_clients(server) -> None:
+    """After the script: connections accepted meanwhile move to the event loop (same Client object)."""
+    accepted = getattr(server, "busy_accepted", None)
+    if not accepted:
+        return
+    server.busy_accepted = []
+    loop = server.loop
+    for c in accepted:
+        t = c.transport
+        if not isinstance(t, _BusyTransport) or t.closed or c.closing:
+            if isinstance(t, _BusyTransport) and not t.closed:
+                t.close()
+            continue
+        sock = t.sock
+        if t.pending:
+            try:
+                sock.setblocking(True)
+                sock.sendall(bytes(t.pending))
+            except OSError:
+                t.close()
+                continue
+            finally:
+                if not t.closed:
+                    sock.setblocking(False)
+        server.stat_numconnections -= 1  # connection_made counts it again
+        if loop is None:
+            t.close()
+            continue
+        loop.create_task(_adopt(loop, c, sock))
+
+
+async def _adopt(loop, c, sock) -> None:
+    try:
+        await loop.connect_accepted_socket(lambda: c, sock=sock)
+    except Exception:
+        log.exception("could not hand a connection accepted during a busy script to the event loop")
+        try:
+            sock.close()
+        finally:
+            c.connection_lost(None)
+
+
 def serve_while_busy(server, caller) -> None:
-    """processEventsWhileBlocked: read and answer the other clients without blocking."""
+    """processEventsWhileBlocked: accept, read and answer the other clients without blocking."""
+    _accept_new(server)
     fds = {}
     for c in list(server.clients.values()):
         if c is caller or c.transport is None or c.closing or c.queue or c.blocked is not None or c.paused:
@@ -950,11 +1091,14 @@ def serve_while_busy(server, caller) -> None:
             fds[fd] = c
     if not fds:
         return
+    poller = select.poll()
+    for fd in fds:
+        poller.register(fd, select.POLLIN)
     try:
-        readable, _, _ = select.select(list(fds), [], [], 0)
-    except (OSError, ValueError):
+        events = poller.poll(0)
+    except OSError:
         return
-    for fd in readable:
+    for fd, _ in events:
         c = fds[fd]
         try:
             data = os.read(fd, 65536)
@@ -1006,6 +1150,8 @@ def run_script(engine, caller, sc, fn, keys, args, name: str, flags: int, ro: bo
         server.script_run = None
         server.busy_script = None
         sc.reply_sink = None
+        if run.timed_out:
+            adopt_busy_clients(server)
     run.propagate()
     caller.propagate_as()  # the script is replicated by its effects, never itself
     return reply

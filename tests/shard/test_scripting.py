@@ -57,6 +57,31 @@ def test_script_kill(busy_shard):
         other.close()
 
 
+def test_new_connection_during_busy_script(busy_shard):
+    """As `redis-cli SCRIPT KILL`: a connection opened while the script runs is accepted and served
+    (BUSY, HELLO, SCRIPT KILL), then carries on, with its state, on the event loop."""
+    runner = _connected(busy_shard)
+    other = _connected(busy_shard)
+    try:
+        runner.send(encode_command("EVAL", LOOP, "0"))
+        _wait_busy(other)
+        fresh = RawConnection(busy_shard.host, busy_shard.port)
+        try:
+            assert fresh.call("HELLO", "3").startswith(b"%7\r\n")
+            assert fresh.call("GET", "x").startswith(b"-BUSY")
+            killer = redis.Redis(busy_shard.host, busy_shard.port)
+            assert killer.script_kill()
+            killer.close()
+            assert runner.read_reply().startswith(b"-ERR Script killed by user with SCRIPT KILL...")
+            assert fresh.call("SET", "x", "1") == b"+OK\r\n"
+            assert fresh.call("HGETALL", "nohash") == b"%0\r\n"  # still RESP3
+        finally:
+            fresh.close()
+    finally:
+        runner.close()
+        other.close()
+
+
 def test_kill_cannot_be_caught_by_pcall(busy_shard):
     runner = _connected(busy_shard)
     other = _connected(busy_shard)
