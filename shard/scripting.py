@@ -1251,9 +1251,38 @@ def get_eval_engine(server) -> EvalEngine:
     return e
 
 
+def info_fields(server) -> dict:
+    """What INFO memory/stats report about scripts and functions."""
+    ev = getattr(server, "eval_engine", None)
+    fn = getattr(server, "function_engine", None)
+
+    def vm(engine) -> int:
+        if engine is None:
+            return 32 * 1024  # an empty Lua state
+        try:
+            return int(engine.lua.execute(b"return collectgarbage('count')") * 1024)
+        except Exception:
+            return 0
+
+    vm_eval, vm_fn = vm(ev), vm(fn)
+    return {
+        "used_memory_vm_eval": vm_eval,
+        "used_memory_vm_functions": vm_fn,
+        "number_of_cached_scripts": len(ev.scripts) if ev else 0,
+        "used_memory_scripts_eval": sum(len(x.body) + 104 for x in ev.scripts.values()) if ev else 0,
+        "number_of_functions": len(fn.functions) if fn else 0,
+        "number_of_libraries": len(fn.libraries) if fn else 0,
+        "used_memory_functions": sum(len(lib.code) + 200 for lib in fn.libraries.values()) if fn else 0,
+        "evicted_scripts": ev.evicted if ev else 0,
+    }
+
+
 def reset_eval_engine(server) -> None:
     """SCRIPT FLUSH: a new Lua state, as Redis's scriptingReset."""
+    old = getattr(server, "eval_engine", None)
     server.eval_engine = EvalEngine(server)
+    if old is not None:
+        server.eval_engine.evicted = old.evicted
 
 
 # --- FUNCTION libraries ----------------------------------------------------------------------------------

@@ -289,3 +289,22 @@ def test_effects_are_replicated_not_the_script():
     assert server.effects == []
     process_command(c, [b"FUNCTION", b"LOAD", b"#!lua name=l\nredis.register_function('f', function() end)"])
     assert server.effects[0][1][:2] == [b"FUNCTION", b"LOAD"]
+
+
+def test_eval_script_cache_lru(r):
+    """EVAL-created scripts are evicted past 500 (oldest first); SCRIPT LOAD ones never are."""
+    r.script_flush()
+    loaded = r.script_load("return 'kept'")
+    base = r.info("stats")["evicted_scripts"]
+    first = r.eval("return 'first'", 0)
+    assert first == b"first"
+    import hashlib
+
+    first_sha = hashlib.sha1(b"return 'first'").hexdigest()
+    for i in range(500):
+        r.eval("return %d" % i, 0)
+    assert r.info("stats")["evicted_scripts"] == base + 1
+    assert r.script_exists(first_sha, loaded) == [False, True]
+    assert r.info("memory")["number_of_cached_scripts"] == 501
+    r.script_flush()
+    assert r.info("memory")["number_of_cached_scripts"] == 0
