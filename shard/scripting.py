@@ -46,6 +46,7 @@ from amr_emulator.protocol.errors import RespError
 from amr_emulator.protocol.resp import NULL_ARRAY, BigNumber, Push, RespSet, Simple, Verbatim, format_double
 
 from . import luaclibs
+from .dispatch import NO_REPLY, Blocked
 
 log = logging.getLogger("shard")
 
@@ -722,6 +723,10 @@ def _oneline_s(s: str) -> str:
 class ScriptRun:
     """scriptRunCtx: the caller, the script client, the flags of this run, the effects to replicate."""
 
+    __slots__ = ("engine", "server", "caller", "sc", "name", "is_eval", "read_only", "allow_oom", "oom_at_start",
+                 "write_dirty", "killed", "timed_out", "repl_flags", "effects", "start", "threshold", "argv",
+                 "entry", "caller_argv")
+
     def __init__(self, engine, caller, sc, name: str, flags: int, ro: bool, is_eval: bool):
         server = caller.server
         self.engine = engine
@@ -792,8 +797,6 @@ class ScriptRun:
 
     def _run(self, argv):
         """call() for the script client: the handler, stats, monitors, and the effects kept."""
-        from .dispatch import NO_REPLY, Blocked
-
         entry = self.entry
         sc = self.sc
         server = self.server
@@ -1122,15 +1125,19 @@ def run_script(engine, caller, sc, fn, keys, args, name: str, flags: int, ro: bo
     """scriptPrepareForRun + luaCallFunction + scriptResetRun. Returns the reply."""
     server = caller.server
     if not flags & FLAG_EVAL_COMPAT:
+        # Outside a transaction, processCommand already judged the script by its flags (a script
+        # that may write counts as a write, deny-oom command) and answers with its generic errors.
+        generic = not caller.in_exec
         if not flags & FLAG_NO_WRITES:
             if server.is_replica and server.replica_read_only and not caller.is_master:
-                raise RespError("READONLY Can not run script with write flag on readonly replica")
+                raise RespError(errors.READONLY if generic and not ro else
+                                "READONLY Can not run script with write flag on readonly replica")
             if ro:
                 raise RespError("ERR Can not execute a script with write flag using *_ro command.")
         if (server.maxmemory and not flags & (FLAG_ALLOW_OOM | FLAG_NO_WRITES) and server.over_maxmemory()
                 and not caller.is_master):
-            raise RespError("OOM allow-oom flag is not set on the script, can not run it when used memory > "
-                            "'maxmemory'")
+            raise RespError(errors.OOM if generic else "OOM allow-oom flag is not set on the script, can not run "
+                                                       "it when used memory > 'maxmemory'")
     run = ScriptRun(engine, caller, sc, name, flags, ro, is_eval)
     run.caller_argv = argv
     sc.db = caller.db

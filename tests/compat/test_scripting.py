@@ -297,3 +297,17 @@ def test_table_holding_itself(compat):
 ])
 def test_library_edges(compat, script):
     compat.call("EVAL", script, "0")
+
+
+def test_scripts_when_out_of_memory(compat):
+    compat.call("SET", "a", "1")
+    compat.call("CONFIG", "SET", "maxmemory", "1")
+    try:
+        compat.call("EVAL", "#!lua\nreturn 1", "0")
+        compat.call("EVAL", "#!lua flags=no-writes\nreturn redis.call('get', 'a')", "0")
+        compat.call("EVAL", "#!lua flags=allow-oom\nreturn redis.call('set', 'b', '1')", "0")
+        compat.call("EVAL", "return redis.call('set', 'c', '1')", "0")
+        compat.call("EVAL", "return redis.call('get', 'a')", "0")
+        compat.call("EVAL", "return redis.pcall('set', 'c', '1')", "0")
+    finally:
+        compat.call("CONFIG", "SET", "maxmemory", "0")
