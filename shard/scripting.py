@@ -862,14 +862,55 @@ class ScriptRun:
                     "SCRIPT KILL" if self.is_eval else "FUNCTION KILL", self.name)
         self.timed_out = True
         self.server.busy_script = self
+        _catch_termination(self)
         serve_while_busy(self.server, self.caller)
         return self.kill_message() if self.killed else None
+
+    def terminate(self) -> None:
+        """SIGTERM while the script holds the loop: stop it, even after writes, and shut down after."""
+        log.warning("Received SIGTERM during a busy script: killing it and shutting down.")
+        self.killed = True
+        self.server.loop.call_soon(self.server.request_stop)
 
     def kill_message(self) -> bytes:
         return b"ERR Script killed by user with SCRIPT KILL..."
 
     def duration_ms(self) -> int:
         return int((monotonic() - self.start) * 1000)
+
+
+_TERM_SIGNALS = ("SIGTERM", "SIGINT")
+
+
+def _catch_termination(run) -> None:
+    """While the loop is held, its signal handlers cannot run: handle SIGTERM/SIGINT in Python until
+    the script ends (restore_termination puts the loop's handlers back)."""
+    import signal
+
+    saved = {}
+    for name in _TERM_SIGNALS:
+        sig = getattr(signal, name, None)
+        if sig is None:
+            continue
+        try:
+            saved[sig] = signal.signal(sig, lambda *_: run.terminate())
+        except (ValueError, OSError):
+            pass
+    run.server.busy_signals = saved
+
+
+def restore_termination(server) -> None:
+    import signal
+
+    saved = getattr(server, "busy_signals", None)
+    if not saved:
+        return
+    server.busy_signals = None
+    for sig, handler in saved.items():
+        try:
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        except (ValueError, OSError, TypeError):
+            pass
 
 
 def _busy_threshold(server) -> int:
@@ -1158,6 +1199,7 @@ def run_script(engine, caller, sc, fn, keys, args, name: str, flags: int, ro: bo
         server.busy_script = None
         sc.reply_sink = None
         if run.timed_out:
+            restore_termination(server)
             adopt_busy_clients(server)
     run.propagate()
     caller.propagate_as()  # the script is replicated by its effects, never itself

@@ -308,3 +308,32 @@ def test_eval_script_cache_lru(r):
     assert r.info("memory")["number_of_cached_scripts"] == 501
     r.script_flush()
     assert r.info("memory")["number_of_cached_scripts"] == 0
+
+
+def test_sigterm_during_busy_script():
+    """The loop's signal handlers cannot run while a script holds it: SIGTERM still stops the shard."""
+    import os
+    import signal
+
+    proc = start_shard("--config", "busy-reply-threshold=50")
+    try:
+        runner = _connected(proc)
+        other = _connected(proc)
+        runner.send(encode_command("EVAL", "redis.call('set', 'x', '1') while true do end", "0"))
+        _wait_busy(other)
+        os.killpg(proc.proc.pid, signal.SIGTERM)
+        assert proc.proc.wait(5) == 0
+        runner.close()
+        other.close()
+    finally:
+        proc.stop()
+    # and after a slow script that ended, the loop's own handlers are back: a clean stop
+    proc = start_shard("--config", "busy-reply-threshold=50")
+    try:
+        conn = _connected(proc)
+        assert conn.call("EVAL", "local t = os.clock() while os.clock() - t < 0.2 do end return 1", "0") == b":1\r\n"
+        conn.close()
+        os.killpg(proc.proc.pid, signal.SIGTERM)
+        assert proc.proc.wait(5) == 0
+    finally:
+        proc.stop()
