@@ -1440,33 +1440,12 @@ class FunctionEngine(_Engine):
         lib.functions[name] = Function(name, fn, desc, flags, lib)
         return None
 
-    def create_library(self, code: bytes, timeout_ms: int = LOAD_TIMEOUT_MS) -> Library:
-        """Compile and run a library's code; a Library with its functions, not yet linked."""
-        from amr_emulator.protocol.resp import split_args
-
-        if not code.startswith(b"#!"):
-            raise RespError("ERR Missing library metadata")
-        end = code.find(b"\n")
-        if end < 0:
-            raise RespError("ERR Invalid library metadata")
-        parts = split_args(code[:end])
-        if not parts:
-            raise RespError("ERR Invalid library metadata")
-        engine_name = parts[0][2:]
-        name = None
-        for p in parts[1:]:
-            if p[:5].lower() == b"name=":
-                if name is not None:
-                    raise RespError("ERR Invalid metadata value, name argument was given multiple times")
-                name = p[5:]
-                continue
-            raise RespError("ERR Invalid metadata value given: %s" % p.decode("latin-1"))
-        if name is None:
-            raise RespError("ERR Library name was not given")
-        if not _valid_name(name):
-            raise RespError("ERR " + NAME_ERROR)
-        if engine_name.upper() != b"LUA":
-            raise RespError("ERR Engine '%s' not found" % engine_name.decode("latin-1"))
+    def create_library(self, code: bytes, timeout_ms: int = LOAD_TIMEOUT_MS, replace: bool = True) -> Library:
+        """Compile and run a library's code; a Library with its functions, not yet linked. With
+        replace=False an existing library of that name is refused before its code runs."""
+        name, end = parse_library_metadata(code)
+        if not replace and name in self.libraries:
+            raise RespError("ERR Library '%s' already exists" % name.decode("latin-1"))
         lib = Library(name, code)
         self._loading = lib
         self.load_registry = self._register_cb
@@ -1483,15 +1462,6 @@ class FunctionEngine(_Engine):
         if not lib.functions:
             raise RespError("ERR No functions registered")
         return lib
-
-    def load(self, code: bytes, replace: bool) -> bytes:
-        lib = self.create_library_checked(code, replace)
-        self.link(lib, replace)
-        return lib.name
-
-    def create_library_checked(self, code, replace):
-        # the name is checked before the code runs (functionsCreateWithLibraryCtx)
-        return self.create_library(code)
 
     def link(self, lib: Library, replace: bool) -> None:
         old = self.libraries.get(lib.name)
@@ -1511,6 +1481,36 @@ class FunctionEngine(_Engine):
         del self.libraries[lib.name]
         for fname in lib.functions:
             self.functions.pop(fname, None)
+
+
+def parse_library_metadata(code: bytes):
+    """functionExtractLibMetaData and the checks before the code runs: (name, end of the shebang)."""
+    from amr_emulator.protocol.resp import split_args
+
+    if not code.startswith(b"#!"):
+        raise RespError("ERR Missing library metadata")
+    end = code.find(b"\n")
+    if end < 0:
+        raise RespError("ERR Invalid library metadata")
+    parts = split_args(code[:end])
+    if not parts:
+        raise RespError("ERR Invalid library metadata")
+    engine_name = parts[0][2:]
+    name = None
+    for p in parts[1:]:
+        if p[:5].lower() == b"name=":
+            if name is not None:
+                raise RespError("ERR Invalid metadata value, name argument was given multiple times")
+            name = p[5:]
+            continue
+        raise RespError("ERR Invalid metadata value given: %s" % p.decode("latin-1"))
+    if name is None:
+        raise RespError("ERR Library name was not given")
+    if not _valid_name(name):
+        raise RespError("ERR " + NAME_ERROR)
+    if engine_name.upper() != b"LUA":
+        raise RespError("ERR Engine '%s' not found" % engine_name.decode("latin-1"))
+    return name, end
 
 
 def get_function_engine(server) -> FunctionEngine:

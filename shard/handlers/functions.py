@@ -52,27 +52,10 @@ def function_load_command(c, argv):
     if i >= len(argv):
         raise RespError("ERR Function code is missing")
     engine = scripting.get_function_engine(c.server)
-    code = argv[i]
-    name = _library_name(code)
-    if name is not None and name in engine.libraries and not replace:
-        engine.create_library(code)  # metadata errors come first, as in Redis
-        raise RespError("ERR Library '%s' already exists" % name.decode("latin-1"))
-    lib = engine.create_library(code, 0 if c.is_master else scripting.LOAD_TIMEOUT_MS)
+    lib = engine.create_library(argv[i], 0 if c.is_master else scripting.LOAD_TIMEOUT_MS, replace)
     engine.link(lib, replace)
     c.server.dirty += 1
     return lib.name
-
-
-def _library_name(code: bytes):
-    from amr_emulator.protocol.resp import split_args
-
-    end = code.find(b"\n")
-    if not code.startswith(b"#!") or end < 0:
-        return None
-    for p in (split_args(code[:end]) or [])[1:]:
-        if p[:5].lower() == b"name=":
-            return p[5:]
-    return None
 
 
 @command("function|delete")

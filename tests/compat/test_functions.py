@@ -142,3 +142,11 @@ def test_dump_restore_from_real_redis(fc, shard, real_redis):
         ours.function_flush()
         real.close()
         ours.close()
+
+
+def test_existing_library_refused_before_its_code_runs(fc):
+    fc.call("FUNCTION", "LOAD", LIB)
+    fc.call("FUNCTION", "LOAD", "#!lua name=mylib\nerror('never run')")
+    fc.call("FUNCTION", "LOAD", "REPLACE", "#!lua name=mylib\nerror('runs')")
+    fc.call("FUNCTION", "LOAD", "#!lua name=other\nredis.register_function('setit', function() end)")
+    fc.call("FCALL", "setit", "1", "k", "v")
