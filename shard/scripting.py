@@ -924,24 +924,19 @@ def script_kill(c, is_eval: bool):
     """scriptKill: SCRIPT KILL (is_eval) and FUNCTION KILL."""
     run = getattr(c.server, "script_run", None)
     if run is None:
-        raise RespError("NOTBUSY No scripts in execution right now.")
+        raise RespError(errors.NOTBUSY)
     if run.caller.is_master:
-        raise RespError("UNKILLABLE The busy script was sent by a master instance in the context of replication "
-                        "and cannot be killed.")
+        raise RespError(errors.UNKILLABLE_MASTER)
     if run.write_dirty:
-        raise RespError("UNKILLABLE Sorry the script already executed write commands against the dataset. You can "
-                        "either wait the script termination or kill the server in a hard way using the SHUTDOWN "
-                        "NOSAVE command.")
+        raise RespError(errors.UNKILLABLE_WRITES)
     if is_eval and not run.is_eval:
-        raise RespError(BUSY_FUNCTION)
+        raise RespError(errors.BUSY_FUNCTION)
     if not is_eval and run.is_eval:
-        raise RespError(BUSY_EVAL)
+        raise RespError(errors.BUSY_EVAL)
     run.killed = True
     return Simple("OK")
 
 
-BUSY_EVAL = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
-BUSY_FUNCTION = "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
 
 
 class _DirectTransport:

@@ -22,9 +22,9 @@ def fcall_generic(c, argv, ro: bool):
     if n is None:
         raise RespError("ERR Bad number of keys provided")
     if n > len(argv) - 3:
-        raise RespError("ERR Number of keys can't be greater than number of args")
+        raise RespError(errors.NUMKEYS_GREATER)
     if n < 0:
-        raise RespError("ERR Number of keys can't be negative")
+        raise RespError(errors.NUMKEYS_NEGATIVE)
     return scripting.run_script(engine, c, engine.sc, f.fn, argv[3:3 + n], argv[3 + n:],
                                 f.name.decode("latin-1"), f.flags, ro, False, argv)
 
@@ -183,7 +183,7 @@ def function_stats_command(c, argv):
     server = c.server
     run = getattr(server, "script_run", None)
     if run is not None and run.is_eval:
-        raise RespError(scripting.BUSY_EVAL)
+        raise RespError(errors.BUSY_EVAL)
     engine = scripting.get_function_engine(server)
     running = None
     if run is not None:

@@ -8,7 +8,7 @@ from amr_emulator.protocol.resp import OK, string2ll
 from .. import scripting
 from . import command, help_reply
 
-NOSCRIPT = "NOSCRIPT No matching script. Please use EVAL."
+NOSCRIPT = errors.NOSCRIPT
 
 
 def _numkeys(c, argv) -> int:
@@ -16,9 +16,9 @@ def _numkeys(c, argv) -> int:
     if n is None:
         raise RespError(errors.NOT_INTEGER)
     if n > len(argv) - 3:
-        raise RespError("ERR Number of keys can't be greater than number of args")
+        raise RespError(errors.NUMKEYS_GREATER)
     if n < 0:
-        raise RespError("ERR Number of keys can't be negative")
+        raise RespError(errors.NUMKEYS_NEGATIVE)
     return n
 
 
