@@ -121,7 +121,7 @@ protected[env] = G
 
 for _, k in ipairs({'xpcall', 'tostring', 'getfenv', 'next', 'assert', 'tonumber', 'rawequal',
     'collectgarbage', 'getmetatable', 'type', 'select', 'unpack', 'gcinfo', 'pairs', 'rawget', 'ipairs',
-    '_VERSION', 'error', 'newproxy'}) do
+    '_VERSION', 'error'}) do
   G[k] = G0[k]
 end
 local next0 = next
@@ -285,6 +285,36 @@ if mode == 'eval' then
 end
 G.redis = readonly(redis)
 
+-- the Python functions of the API are userdata to Lua; scripts see them as functions, as in Redis
+local pyfuncs = setmetatable({}, {__mode = 'k'})
+local pyfunc_names = {}
+local nfuncs = 0
+local function mark(t)
+  for k, v in pairs(t) do
+    if type(v) == 'userdata' and k ~= 'null' then
+      pyfuncs[v] = true
+      nfuncs = nfuncs + 1
+      pyfunc_names[v] = string.format('function: builtin: 0x%08x', nfuncs)
+    end
+  end
+end
+mark(redis)
+for _, name in ipairs({'cjson', 'cmsgpack', 'struct', 'bit'}) do mark(protected[G[name]]) end
+local type0, tostring0 = type, tostring
+G.type = function(...)
+  local v = ...
+  if select('#', ...) == 0 then error("bad argument #1 to 'type' (value expected)", 2) end
+  if pyfuncs[v] then return 'function' end
+  return type0(v)
+end
+G.tostring = function(...)
+  local v = ...
+  if select('#', ...) == 0 then error("bad argument #1 to 'tostring' (value expected)", 2) end
+  local n = pyfunc_names[v]
+  if n then return n end
+  return tostring0(v)
+end
+
 -- SCRIPT KILL / FUNCTION KILL and FUNCTION LOAD timeout: a count hook
 local interrupt = py.interrupt
 local kill_msg = 'ERR Script killed by user with SCRIPT KILL...'
@@ -346,6 +376,7 @@ if mode == 'function' then
   libredis.register_function = pyreg
   libredis.log = logfn
   consts(libredis)
+  mark(libredis)
   local libG = {redis = setmetatable(libredis, {__index = missing, __newindex = ro_error})}
   protected[libG.redis] = libredis
   local current = G

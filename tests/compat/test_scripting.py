@@ -311,3 +311,16 @@ def test_scripts_when_out_of_memory(compat):
         compat.call("EVAL", "return redis.pcall('set', 'c', '1')", "0")
     finally:
         compat.call("CONFIG", "SET", "maxmemory", "0")
+
+
+@pytest.mark.parametrize("script", [
+    "return type(redis.call)", "return type(cjson.encode)", "return tostring(redis.call):sub(1, 8)",
+    "return type(newproxy)", "return type(1)", "return tostring(12)", "local t = type() return t",
+    "local function f() f() end f()", "return string.format('%d %s %5.2f', 3, 'x', 1.5)",
+    "return {string.byte('abc', 1, 3)}", "local t = {3,1,2} table.sort(t) return t", "return tostring(1/3)",
+    "return coroutine.wrap(function() coroutine.yield(5) end)()", "return {pcall(function() error({err='X'}) end)}",
+    "return {xpcall(function() error('q') end, function(e) return 'h:' .. e end)}", "return _VERSION",
+    "return redis.call('object', 'help')[1]", "return redis.call('lpop', 'nolist')",
+])
+def test_lua_builtins(compat, script):
+    compat.call("EVAL", script, "0")
