@@ -756,7 +756,7 @@ class ScriptRun:
 
     __slots__ = ("engine", "server", "caller", "sc", "name", "is_eval", "read_only", "allow_oom", "oom_at_start",
                  "write_dirty", "killed", "timed_out", "repl_flags", "effects", "start", "threshold", "argv",
-                 "entry", "caller_argv")
+                 "entry", "caller_argv", "cluster", "cross_slot", "slot")
 
     def __init__(self, engine, caller, sc, name: str, flags: int, ro: bool, is_eval: bool):
         server = caller.server
@@ -777,6 +777,9 @@ class ScriptRun:
         self.start = monotonic()
         self.threshold = _busy_threshold(server)
         self.argv = None  # the command being run (FUNCTION STATS)
+        self.cluster = server.config.values.get("cluster-enabled") == "yes"
+        self.cross_slot = bool(flags & (FLAG_EVAL_COMPAT | FLAG_ALLOW_CROSS_SLOT))
+        self.slot = -1  # the slot the script's keys hash to (cluster mode)
 
     # redis.call / redis.pcall
     def call(self, args):
@@ -823,7 +826,35 @@ class ScriptRun:
             return errors.OOM
         if is_write:
             self.write_dirty = True
+        if self.cluster and entry.spec.key_specs:
+            err = self._check_slots(entry, argv)
+            if err is not None:
+                return err
         self.entry = entry
+        return None
+
+    def _check_slots(self, entry, argv):
+        """scriptVerifyClusterState: one command's keys in one slot; the script's too, unless it may
+        cross slots (no shebang, or allow-cross-slot-keys)."""
+        from amr_emulator.protocol.commands import get_keys
+        from amr_emulator.protocol.slots import key_slot as key_hash_slot
+
+        slot = -1
+        try:
+            positions = get_keys(entry.spec, argv)
+        except Exception:
+            positions = []
+        for pos in positions:
+            s = key_hash_slot(argv[pos])
+            if slot == -1:
+                slot = s
+            elif s != slot:
+                return "ERR Command '%s' in script attempted to access keys that don't hash to the same slot" % entry.name
+        if slot != -1 and not self.cross_slot:
+            if self.slot == -1:
+                self.slot = slot
+            elif self.slot != slot:
+                return "ERR Script attempted to access keys that do not hash to the same slot"
         return None
 
     def _run(self, argv):
@@ -1191,6 +1222,9 @@ def serve_while_busy(server, caller) -> None:
 def run_script(engine, caller, sc, fn, keys, args, name: str, flags: int, ro: bool, is_eval: bool, argv=()):
     """scriptPrepareForRun + luaCallFunction + scriptResetRun. Returns the reply."""
     server = caller.server
+    if (not flags & FLAG_EVAL_COMPAT and flags & FLAG_NO_CLUSTER
+            and server.config.values.get("cluster-enabled") == "yes"):
+        raise RespError("ERR Can not run script on cluster, 'no-cluster' flag is set.")
     if not flags & FLAG_EVAL_COMPAT:
         # Outside a transaction, processCommand already judged the script by its flags (a script
         # that may write counts as a write, deny-oom command) and answers with its generic errors.
@@ -1207,6 +1241,10 @@ def run_script(engine, caller, sc, fn, keys, args, name: str, flags: int, ro: bo
                                                        "it when used memory > 'maxmemory'")
     run = ScriptRun(engine, caller, sc, name, flags, ro, is_eval)
     run.caller_argv = argv
+    if run.cluster and keys:
+        from amr_emulator.protocol.slots import key_slot as key_hash_slot
+
+        run.slot = key_hash_slot(keys[0])
     sc.db = caller.db
     sc.set_resp(2)
     sc.is_master = caller.is_master

@@ -337,3 +337,25 @@ def test_sigterm_during_busy_script():
         assert proc.proc.wait(5) == 0
     finally:
         proc.stop()
+
+
+def test_cluster_mode_slot_rules():
+    """scriptVerifyClusterState on a shard with cluster-enabled: one slot per command, and per script
+    unless it may cross slots (no shebang, or allow-cross-slot-keys); no-cluster scripts refused."""
+    proc = start_shard("--config", "cluster-enabled=yes")
+    try:
+        c = redis.Redis(proc.host, proc.port)
+        assert c.eval("redis.call('set', '{a}1', 'x'); return redis.call('set', '{b}1', 'y')", 0) == b"OK"
+        with pytest.raises(redis.ResponseError, match=r"^Command 'mset' in script attempted to access keys that "
+                                                      r"don't hash to the same slot script: "):
+            c.eval("return redis.call('mset', '{a}1', 'x', '{b}1', 'y')", 0)
+        with pytest.raises(redis.ResponseError, match=r"^Script attempted to access keys that do not hash to the "
+                                                      r"same slot script: "):
+            c.eval("#!lua\nredis.call('set', KEYS[1], 'x'); return redis.call('set', '{b}1', 'y')", 1, "{a}1")
+        assert c.eval("#!lua flags=allow-cross-slot-keys\nredis.call('set', '{a}1', 'x'); "
+                      "return redis.call('get', '{b}1')", 0) == b"y"
+        with pytest.raises(redis.ResponseError, match=r"^Can not run script on cluster, 'no-cluster' flag is set\.$"):
+            c.eval("#!lua flags=no-cluster\nreturn 1", 0)
+        c.close()
+    finally:
+        proc.stop()
