@@ -425,8 +425,10 @@ class _Engine:
 
     def __init__(self, server):
         self.server = server
+        # Lua code sees Python functions as userdata; the attribute filter stops it from reaching
+        # their attributes (redis.call.__self__ ... would be an escape from the sandbox)
         self.lua = lupa.LuaRuntime(encoding=None, unpack_returned_tuples=True, register_eval=False,
-                                   register_builtins=False)
+                                   register_builtins=False, attribute_filter=_deny_attributes)
         self.run: ScriptRun | None = None
         self.load_deadline = 0.0
         self.load_registry = None
@@ -541,6 +543,10 @@ def _tonumber(v):
         except ValueError:
             return None
     return None
+
+
+def _deny_attributes(obj, name, is_setting):
+    raise AttributeError("not accessible from a script")
 
 
 def _lua_args(args) -> list | None:

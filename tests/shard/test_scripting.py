@@ -359,3 +359,16 @@ def test_cluster_mode_slot_rules():
         c.close()
     finally:
         proc.stop()
+
+
+def test_python_objects_are_opaque(r):
+    """The API's Python functions reach Lua as userdata: their attributes stay out of reach."""
+    for script in ("return tostring(redis.call.__self__)", "return cjson.encode.__globals__",
+                   "redis.call.x = 1", "return redis.call['__class__']",
+                   "local ok, e = pcall(cjson.encode, function() end) return type(e)"):
+        try:
+            reply = r.eval(script, 0)
+        except redis.ResponseError as e:
+            assert str(e).startswith("not accessible from a script script: ")
+        else:
+            assert reply == b"string"
