@@ -129,11 +129,11 @@ G.rawget = function(t, k) return rawget(protected[t] or t, k) end
 G.next = function(t, k) return next0(protected[t] or t, k) end
 G.pairs = function(t) return G.next, t, nil end
 G.rawset = function(t, k, v)
-  if protected[t] then error('Attempt to modify a readonly table', 2) end
+  if protected[t] then error('Attempt to modify a readonly table', 0) end
   return rawset(t, k, v)
 end
 G.setmetatable = function(t, m)
-  if protected[t] then error('Attempt to modify a readonly table', 2) end
+  if protected[t] then error('Attempt to modify a readonly table', 0) end
   return setmetatable(t, m)
 end
 local getfenv0 = getfenv
@@ -206,6 +206,7 @@ end
 
 G.math = readonly(mathlib)
 G.string = readonly(string)
+getmetatable('').__index = G.string  -- ("x"):len() reaches the read-only face too
 G.table = readonly(table)
 G.coroutine = readonly(coroutine)
 G.os = readonly({clock = os.clock})

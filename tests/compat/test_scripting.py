@@ -321,6 +321,8 @@ def test_scripts_when_out_of_memory(compat):
     "return coroutine.wrap(function() coroutine.yield(5) end)()", "return {pcall(function() error({err='X'}) end)}",
     "return {xpcall(function() error('q') end, function(e) return 'h:' .. e end)}", "return _VERSION",
     "return redis.call('object', 'help')[1]", "return redis.call('lpop', 'nolist')",
+    "getmetatable('').__index.len = 1", "return ('abc'):upper() .. string.rep('x', 2)",
+    "rawset(string, 'x', 1)", "setmetatable(_G, nil)", "return rawget(string, 'len') ~= nil",
 ])
 def test_lua_builtins(compat, script):
     compat.call("EVAL", script, "0")
