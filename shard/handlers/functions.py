@@ -5,7 +5,7 @@ from amr_emulator.protocol import errors
 from amr_emulator.protocol.errors import RespError
 from amr_emulator.protocol.resp import OK, RespSet, Simple, string2ll
 
-from .. import scripting
+from .. import function_payload, scripting
 from ..glob import glob_match
 from . import command, help_reply
 
@@ -118,7 +118,7 @@ def function_list_command(c, argv):
 
 @command("function|dump")
 def function_dump_command(c, argv):
-    return scripting.dump_functions(scripting.get_function_engine(c.server).libraries.values())
+    return function_payload.dump_functions(scripting.get_function_engine(c.server).libraries.values())
 
 
 @command("function|restore")
@@ -131,9 +131,9 @@ def function_restore_command(c, argv):
         if policy not in (b"append", b"replace", b"flush"):
             raise RespError("ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.")
     data = argv[2]
-    if not scripting.verify_payload(data):
+    if not function_payload.verify_payload(data):
         raise RespError("ERR DUMP payload version or checksum are wrong")
-    codes = scripting.parse_function_payload(data)
+    codes = function_payload.parse_function_payload(data)
     server = c.server
     engine = scripting.get_function_engine(server)
     # compile every library in a new engine state first: nothing changes if one fails
