@@ -21,13 +21,12 @@ script makes is collected and handed to `server.propagate` at the end, wrapped i
 there are several (Redis 7's effects replication).
 
 Long scripts (busy-reply-threshold, alias lua-time-limit): a Lua count hook fires every 100000
-instructions and calls `ScriptRun.interrupt`. Past the threshold the script is "timed out": the hook
-then serves the other connected clients itself, because the event loop is stuck inside this handler:
-it accepts new connections, polls the clients' sockets without blocking, reads what they sent, runs it
-through the normal dispatcher (which answers `-BUSY ...` to everything but the allow_busy commands:
-SCRIPT KILL, FUNCTION KILL, FUNCTION STATS, AUTH, HELLO, ...) and writes the replies straight to the
-socket. A SCRIPT KILL makes the hook raise the kill error (then on every line, so pcall cannot swallow
-it). Connections accepted meanwhile run on plain sockets and are handed to the event loop afterwards.
+instructions and calls `ScriptRun.interrupt`. Past the threshold the script is "timed out" and the hook
+serves the other clients itself (busy.py), since the event loop is held by this handler: they get
+`-BUSY ...` except for the allow_busy commands (SCRIPT KILL, FUNCTION KILL, ...). A kill makes the hook
+raise the kill error (then on every line, so pcall cannot swallow it).
+
+FUNCTION DUMP / RESTORE payloads are in function_payload.py.
 """
 from __future__ import annotations
 
