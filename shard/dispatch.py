@@ -153,6 +153,9 @@ def process_command(c, argv: list) -> None:
         if refusal is not None:
             _reject(c, refusal, entry)
             return
+    if server.busy_script is not None and "allow_busy" not in entry.flags:
+        _reject(c, errors.BUSY_EVAL if server.busy_script.is_eval else errors.BUSY_FUNCTION, entry)
+        return
     if c.multi is not None and name not in _MULTI_IMMEDIATE:
         if c.multi_error:
             c.reply(QUEUED)

@@ -85,6 +85,8 @@ class Server:
         self.latency_events: dict = {}
         self.expiry = ExpiryCycle(self)
         self.tracking = None  # tracking.Tracking once a client turns CLIENT TRACKING on
+        self.script_run = None  # the Lua script or function running now (scripting.ScriptRun)
+        self.busy_script = None  # the same, once it ran past busy-reply-threshold: others get BUSY
 
         # statistics (INFO stats)
         self.dirty = 0

@@ -319,3 +319,15 @@ BGSAVE_IN_PROGRESS = "ERR Background save already in progress"
 PLAIN_ERR = "ERR"
 DEBUG_RELOAD_OPTIONS = "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."
 DEBUG_RELOAD_FAILED = "ERR Error trying to load the RDB dump, check server logs."
+# --- scripting ---
+BUSY_EVAL = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+BUSY_FUNCTION = "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+NOSCRIPT = "NOSCRIPT No matching script. Please use EVAL."
+NOTBUSY = "NOTBUSY No scripts in execution right now."
+UNKILLABLE_WRITES = ("UNKILLABLE Sorry the script already executed write commands against the dataset. You can "
+                     "either wait the script termination or kill the server in a hard way using the SHUTDOWN "
+                     "NOSAVE command.")
+UNKILLABLE_MASTER = ("UNKILLABLE The busy script was sent by a master instance in the context of replication and "
+                     "cannot be killed.")
+NUMKEYS_GREATER = "ERR Number of keys can't be greater than number of args"
+NUMKEYS_NEGATIVE = "ERR Number of keys can't be negative"

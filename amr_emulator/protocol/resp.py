@@ -351,6 +351,12 @@ class HumanDouble(bytes):
     __slots__ = ()
 
 
+class BigNumber(str):
+    """A RESP3 big number (`(digits`); a bulk string in RESP2 (a Lua script's `{big_number=...}`)."""
+
+    __slots__ = ()
+
+
 class _NullArray:
     __slots__ = ()
 
@@ -420,6 +426,9 @@ def encode2(v) -> bytes:
         return b"*%d\r\n" % len(v) + b"".join([encode2(x) for x in v])
     if v is NULL_ARRAY:
         return b"*-1\r\n"
+    if t is BigNumber:
+        b = v.encode()
+        return b"$%d\r\n%b\r\n" % (len(b), b)
     if t is bytearray or t is memoryview:
         return encode2(bytes(v))
     if t is MapPairs:
@@ -464,6 +473,8 @@ def encode3(v) -> bytes:
     if t is str:
         b = v.encode()
         return b"$%d\r\n%b\r\n" % (len(b), b)
+    if t is BigNumber:
+        return b"(" + v.encode() + b"\r\n"
     if t is bytearray or t is memoryview:
         return encode3(bytes(v))
     if t is MapPairs:

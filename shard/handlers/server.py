@@ -384,6 +384,9 @@ def _section_memory(server) -> list:
     dataset = max(0, used - overhead)
     total_sys = _system_memory()
     maxmemory = server.maxmemory
+    from ..scripting import info_fields
+
+    lua = info_fields(server)
     return [
         ("used_memory", used),
         ("used_memory_human", bytes_to_human(used)),
@@ -402,19 +405,19 @@ def _section_memory(server) -> list:
         ("allocator_muzzy", 0),
         ("total_system_memory", total_sys),
         ("total_system_memory_human", bytes_to_human(total_sys)),
-        ("used_memory_lua", 0),
-        ("used_memory_vm_eval", 0),
-        ("used_memory_lua_human", "0B"),
-        ("used_memory_scripts_eval", 0),
-        ("number_of_cached_scripts", 0),
-        ("number_of_functions", 0),
-        ("number_of_libraries", 0),
-        ("used_memory_vm_functions", 0),
-        ("used_memory_vm_total", 0),
-        ("used_memory_vm_total_human", "0B"),
-        ("used_memory_functions", 0),
-        ("used_memory_scripts", 0),
-        ("used_memory_scripts_human", "0B"),
+        ("used_memory_lua", lua["used_memory_vm_eval"]),
+        ("used_memory_vm_eval", lua["used_memory_vm_eval"]),
+        ("used_memory_lua_human", bytes_to_human(lua["used_memory_vm_eval"])),
+        ("used_memory_scripts_eval", lua["used_memory_scripts_eval"]),
+        ("number_of_cached_scripts", lua["number_of_cached_scripts"]),
+        ("number_of_functions", lua["number_of_functions"]),
+        ("number_of_libraries", lua["number_of_libraries"]),
+        ("used_memory_vm_functions", lua["used_memory_vm_functions"]),
+        ("used_memory_vm_total", lua["used_memory_vm_eval"] + lua["used_memory_vm_functions"]),
+        ("used_memory_vm_total_human", bytes_to_human(lua["used_memory_vm_eval"] + lua["used_memory_vm_functions"])),
+        ("used_memory_functions", lua["used_memory_functions"]),
+        ("used_memory_scripts", lua["used_memory_scripts_eval"] + lua["used_memory_functions"]),
+        ("used_memory_scripts_human", bytes_to_human(lua["used_memory_scripts_eval"] + lua["used_memory_functions"])),
         ("maxmemory", maxmemory),
         ("maxmemory_human", bytes_to_human(maxmemory)),
         ("maxmemory_policy", server.config.values["maxmemory-policy"]),
@@ -504,7 +507,7 @@ def _section_stats(server) -> list:
         ("expire_cycle_cpu_milliseconds", 0),
         ("evicted_keys", server.stat_evicted_keys),
         ("evicted_clients", 0),
-        ("evicted_scripts", 0),
+        ("evicted_scripts", getattr(getattr(server, "eval_engine", None), "evicted", 0)),
         ("total_eviction_exceeded_time", 0),
         ("current_eviction_exceeded_time", 0),
         ("keyspace_hits", server.stat_keyspace_hits),

@@ -60,7 +60,11 @@ _ACL = """
 acl|cat acl|deluser acl|dryrun acl|genpass acl|getuser acl|help acl|list acl|load acl|log acl|save acl|setuser
 acl|users acl|whoami
 """
-_SCRIPTING = ""  # EVAL*, SCRIPT, FUNCTION, FCALL
+_SCRIPTING = """
+eval evalsha eval_ro evalsha_ro script|load script|exists script|flush script|kill script|help
+fcall fcall_ro function|load function|delete function|flush function|list function|dump function|restore
+function|stats function|kill function|help
+"""
 _BITMAP = "setbit getbit bitcount bitpos bitop bitfield bitfield_ro"
 _HYPERLOGLOG = "pfadd pfcount pfmerge pfdebug pfselftest"
 _GEO = """
