@@ -58,6 +58,7 @@ class CacheSpec:
     timing: str = "azure"
     auth: bool = True                   # AMR requires an access key by default
     access_key: str | None = None       # None: generated
+    tls: bool = False                   # TLS on every client port, with a CA made for the cache
 
     def __post_init__(self):
         if not NAME_RE.match(self.name):
