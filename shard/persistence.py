@@ -11,9 +11,8 @@ saves in a forked child, loading at start-up.
   a pipe watched by the event loop (no polling), then reaps it.
 
 Values: the writer takes the shard's values as they are (bytes, deque, dict, set, ZSet; a stream
-structure offering `to_rdb_stream()`); `from_codec` builds the shard's from the codec's. A stream is
-kept as the codec's frozen `Stream` until the streams family provides `shard.structures.stream` with
-`from_rdb_stream(Stream)` (used when present).
+structure offering `to_rdb_stream()`); `from_codec` builds the shard's from the codec's (a stream
+with `shard.structures.stream.from_rdb_stream`, which keeps the file's macro nodes).
 
 Function libraries: when the server has `rdb_functions()` (the library sources) it is saved; when it
 has `rdb_load_functions(list_of_sources)`, loading calls it (the functions family provides both).

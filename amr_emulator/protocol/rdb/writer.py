@@ -2,8 +2,8 @@
 
 Values are written in the plain encodings (string, list, set, hash, sorted set with binary
 doubles) that every Redis since 4.0 loads, converting them to its compact encodings itself when
-they are small; streams as STREAM_LISTPACKS_2 (one listpack per 100 entries, as
-stream-node-max-entries). Strings that are canonical 32-bit integers are int-encoded, as Redis does;
+they are small; streams as STREAM_LISTPACKS_2 (in the macro nodes `Stream.nodes` gives, else one listpack
+per 100 entries, as stream-node-max-entries). Strings that are canonical 32-bit integers are int-encoded, as Redis does;
 LZF compression of strings longer than 20 bytes is optional (`compress=True`): pure-Python LZF is
 slow, and Redis loads uncompressed strings alike.
 """
@@ -66,17 +66,35 @@ def _ms(t: int) -> bytes:
     return pack("<q", t)
 
 
-def _encode_stream(s: Stream, out: list, es, v3: bool) -> int:
+def _stream_nodes(s: Stream) -> list:
+    """[(master_id, master_fields, entries)] per macro node: `s.nodes` when they account for every
+    entry (nodes without live entries are left out), else nodes of 100 entries."""
     entries = s.entries
-    nodes = [entries[i:i + STREAM_NODE_MAX_ENTRIES] for i in range(0, len(entries), STREAM_NODE_MAX_ENTRIES)]
+    layout = s.nodes
+    if layout and sum(n.count for n in layout) == len(entries):
+        out = []
+        k = 0
+        for n in layout:
+            if n.count:
+                out.append((n.master_id, n.fields, entries[k:k + n.count]))
+                k += n.count
+        return out
+    out = []
+    for i in range(0, len(entries), STREAM_NODE_MAX_ENTRIES):
+        node = entries[i:i + STREAM_NODE_MAX_ENTRIES]
+        out.append(((node[0][0], node[0][1]), node[0][2][0::2], node))
+    return out
+
+
+def _encode_stream(s: Stream, out: list, es, v3: bool) -> int:
+    nodes = _stream_nodes(s)
     out.append(encode_length(len(nodes)))
-    for node in nodes:
-        base_ms, base_seq = node[0][0], node[0][1]
-        master_fields = node[0][2][0::2]
+    for (base_ms, base_seq), master_fields, node in nodes:
+        master_fields = list(master_fields)
         nf = len(master_fields)
         lp = [len(node), 0, nf, *master_fields, 0]
         for ms, seq, fv in node:
-            fields = fv[0::2]
+            fields = list(fv[0::2])
             if fields == master_fields:
                 values = fv[1::2]
                 lp += [2, ms - base_ms, seq - base_seq, *values, nf + 3]
