@@ -136,6 +136,7 @@ _STAT_COUNTERS = ("stat_numcommands", "stat_numconnections", "stat_expired_keys"
                   "stat_keyspace_hits", "stat_keyspace_misses", "stat_rejected_conn", "stat_total_error_replies",
                   "stat_expired_subkeys", "stat_evicted_clients", "stat_sync_full", "stat_sync_partial_ok",
                   "stat_sync_partial_err", "stat_net_input_bytes", "stat_net_output_bytes",
+                  "stat_net_repl_input_bytes", "stat_net_repl_output_bytes",
                   "stat_unexpected_error_replies")
 
 
@@ -469,8 +470,8 @@ def _section_stats(server) -> list:
         ("instantaneous_ops_per_sec", 0),
         ("total_net_input_bytes", g("stat_net_input_bytes", 0)),
         ("total_net_output_bytes", g("stat_net_output_bytes", 0)),
-        ("total_net_repl_input_bytes", 0),
-        ("total_net_repl_output_bytes", 0),
+        ("total_net_repl_input_bytes", g("stat_net_repl_input_bytes", 0)),
+        ("total_net_repl_output_bytes", g("stat_net_repl_output_bytes", 0)),
         ("instantaneous_input_kbps", "0.00"),
         ("instantaneous_output_kbps", "0.00"),
         ("instantaneous_input_repl_kbps", "0.00"),

@@ -62,16 +62,23 @@ class Attached:
 
     def write(self, data: bytes) -> None:
         if self.streaming:
-            self.client.send(data)
+            self.send(data)
         else:
             self.buffer.append(data)
+
+    def send(self, data: bytes) -> None:
+        """Bytes of the replication stream or the snapshot to this replica (counted in INFO's
+        total_net_repl_output_bytes; the +FULLRESYNC / +CONTINUE lines are not, as in Redis)."""
+        c = self.client
+        c.server.stat_net_repl_output_bytes += len(data)
+        c.send(data)
 
     def start_streaming(self) -> None:
         self.streaming = True
         if self.buffer:
             data = b"".join(self.buffer)
             self.buffer = []
-            self.client.send(data)
+            self.send(data)
 
 
 class Primary:
@@ -192,7 +199,7 @@ class Primary:
             c.send(b"+CONTINUE\r\n")
         data = backlog.read_from(offset)
         if data:
-            c.send(data)
+            a.send(data)
         log.info("Partial resynchronization request from %s accepted. Sending %d bytes of backlog starting "
                     "from offset %d.", c.addr, len(data), offset)
         self.refresh_good_replicas()
@@ -236,13 +243,13 @@ class Primary:
         diskless = a.capa_eof and self.server.config.values.get("repl-diskless-sync") == "yes" and not a.pre_psync
         if diskless:
             mark = secrets.token_hex(20).encode()
-            c.send(b"$EOF:" + mark + b"\r\n")
-            c.send(rdb)
-            c.send(mark)
+            a.send(b"$EOF:" + mark + b"\r\n")
+            a.send(rdb)
+            a.send(mark)
             a.state = "online"  # the stream follows the first REPLCONF ACK (repl_start_cmd_stream_on_ack)
         else:
-            c.send(b"$%d\r\n" % len(rdb))
-            c.send(rdb)
+            a.send(b"$%d\r\n" % len(rdb))
+            a.send(rdb)
             a.state = "online"
             a.start_streaming()
         a.ack_time = time()

@@ -70,6 +70,7 @@ class MasterLink(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         repl = self.repl
         repl.last_io = monotonic()
+        self.server.stat_net_repl_input_bytes += len(data)  # less the handshake's replies (below)
         try:
             if self.phase == "stream":
                 self.apply(data)
@@ -114,6 +115,7 @@ class MasterLink(asyncio.Protocol):
         return line
 
     def handshake_reply(self, line: bytes) -> None:
+        self.server.stat_net_repl_input_bytes -= len(line) + 2  # Redis reads these outside the count
         if not line:
             return  # a newline the primary sends to keep the link alive
         step = self.steps.pop(0)

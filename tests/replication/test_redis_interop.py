@@ -259,3 +259,26 @@ def test_replica_of_shard_converges_on_streams_with_groups(replica_kind):
         for key in ("s1", "s2"):
             assert _stream_full(q, key, drop) == _stream_full(p, key, drop)
             assert q.xrange(key) == p.xrange(key)
+
+
+@pytest.mark.parametrize("kinds", [("shard", "redis"), ("redis", "shard"), ("shard", "shard")])
+def test_repl_traffic_counters(kinds):
+    """INFO stats total_net_repl_output_bytes of a primary equals its replica's
+    total_net_repl_input_bytes (snapshot with its header, then the stream; not the handshake)."""
+    with servers() as start:
+        primary = start(kinds[0], *(FAST_REDIS if kinds[0] == "redis" else ()))
+        p = client(primary)
+        fill_every_type(p, n=5)
+        replica = start(kinds[1])
+        q = client(replica)
+        assert stats(q)["total_net_repl_input_bytes"] == 0
+        assert q.execute_command("REPLICAOF", primary.host, str(primary.port)) == b"OK"
+        wait_until(lambda: caught_up(p, q), what="the full sync")
+        _writes(p, "a")
+        wait_until(lambda: caught_up(p, q), what="the stream")
+        sent = stats(p)["total_net_repl_output_bytes"]
+        assert sent > 1000
+        assert stats(q)["total_net_repl_input_bytes"] == sent
+        assert stats(p)["total_net_repl_input_bytes"] == 0
+        q.execute_command("CONFIG", "RESETSTAT")
+        assert stats(q)["total_net_repl_input_bytes"] == 0
