@@ -425,7 +425,7 @@ def _section_memory(server) -> list:
 
 
 def _section_persistence(server) -> list:
-    from shard.persistence import info_fields
+    from shard.persistence import info_fields, loading_info
 
     rdb = info_fields(server)
     return [
@@ -459,7 +459,7 @@ def _section_persistence(server) -> list:
         ("aof_last_cow_size", 0),
         ("module_fork_in_progress", 0),
         ("module_fork_last_cow_size", 0),
-    ]
+    ] + loading_info(server)
 
 
 def _section_stats(server) -> list:

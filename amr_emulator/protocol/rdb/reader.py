@@ -403,8 +403,9 @@ def _estimate_entries_read(gid, length, last_id, first_id, entries_added) -> int
     return -1
 
 
-def read_rdb(data) -> RdbFile:
-    """Parse a whole RDB file."""
+def read_rdb(data, progress: list | None = None) -> RdbFile:
+    """Parse a whole RDB file. `progress`, a list, receives the reader: its `pos` (bytes parsed so
+    far) may be read meanwhile from another thread (INFO's loading_loaded_bytes)."""
     buf = bytes(data)
     if len(buf) < 9 or buf[:5] != b"REDIS":
         raise RdbError("not an RDB file (wrong signature)")
@@ -415,6 +416,8 @@ def read_rdb(data) -> RdbFile:
     if version < 1 or version > MAX_VERSION:
         raise RdbError("can't handle RDB format version %d" % version)
     r = _Reader(buf, 9)
+    if progress is not None:
+        progress.append(r)
     aux: dict = {}
     dbs: dict = {}
     functions: list = []
