@@ -35,8 +35,8 @@ later trims and appends see what Redis would after loading the same file; a code
 node layout gets fresh nodes, as Redis lays out a new stream), and `to_rdb_stream()` gives the codec
 value (entries in ID order, the fields above, groups and consumers in name order, PELs in ID order,
 and the node layout: the writer writes the live entries of each node under the node's master ID;
-the deleted entries' contents are not kept here, so a node that had deletions is written without
-them and its deleted counter as 0).
+the deleted entries' contents are not kept here, so it writes stand-ins flagged deleted of the same
+number and total size, and Redis loading the node holds one of the size its own would have).
 
 Macro nodes. Redis stores a stream as a radix tree of listpacks ("macro nodes") of at most
 stream-node-max-entries entries (live or deleted) and stream-node-max-bytes bytes. Approximate

@@ -267,3 +267,35 @@ def test_stream_built_by_the_shard_into_redis(compat):
     grow(real, "mine")
     grow(real, "s")
     assert mask_times(xinfo_full(real, "mine")) == mask_times(xinfo_full(real, "s"))
+
+
+@pytest.mark.parametrize("max_bytes", ["4096", "600"])
+def test_shard_nodes_with_deleted_entries_continue_in_redis(compat, max_bytes):
+    """The shard writes stand-ins for a node's deleted entries (it keeps only their number and
+    bytes), so Redis, loading the shard's payload, holds nodes of the same entry count and size as its
+    own: MEMORY USAGE is equal, and further appends close the nodes at the same entry."""
+    shard, real = compat.conns
+    compat.call("CONFIG", "SET", "stream-node-max-bytes", max_bytes)
+    try:
+        for i in range(1, 91):
+            compat.call("XADD", "s1", "%d-1" % i, "f", "v" * (i % 40), *(["g", "w" * i] if i % 3 == 0 else []))
+        # the master entry, every other one and the last one appended
+        compat.call("XDEL", "s1", "1-1", "90-1", *["%d-1" % i for i in range(4, 88, 2)])
+        payload = value(shard, "DUMP", "s1")
+        real.call("CONFIG", "SET", "sanitize-dump-payload", "yes")  # Redis's deep check accepts them
+        assert real.call("RESTORE", "s2", "0", payload) == b"+OK\r\n"
+        real.call("CONFIG", "SET", "sanitize-dump-payload", "no")
+        # (compared with Redis's own payload restored: MEMORY USAGE counts allocations too)
+        assert real.call("RESTORE", "s3", "0", value(real, "DUMP", "s1")) == b"+OK\r\n"
+        assert value(real, "MEMORY", "USAGE", "s2") == value(real, "MEMORY", "USAGE", "s3")
+        for key in ("s1", "s2", "s3"):
+            for i in range(91, 140):
+                real.call("XADD", key, "%d-1" % i, "f", "z" * (i % 30))
+        assert xinfo_full(real, "s2") == xinfo_full(real, "s1") == xinfo_full(real, "s3")
+        assert value(real, "MEMORY", "USAGE", "s2") == value(real, "MEMORY", "USAGE", "s3")
+        for key in ("s1", "s2"):
+            real.call("XTRIM", key, "MINID", "50")
+        assert xinfo_full(real, "s1") == xinfo_full(real, "s2")
+    finally:
+        compat.call("CONFIG", "SET", "stream-node-max-bytes", "4096")
+        real.call("CONFIG", "SET", "sanitize-dump-payload", "no")

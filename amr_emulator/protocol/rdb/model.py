@@ -64,7 +64,8 @@ class StreamNode:
     """One macro node (listpack) of a stream as a file lays it out. The reader fills
     `Stream.nodes` with them so that a loader can keep Redis's node boundaries (XINFO STREAM shows
     the radix tree's size; approximate trimming removes whole nodes); the writer, given them, writes
-    the live entries in the same nodes (without the deleted ones, whose contents are not kept)."""
+    the live entries in the same nodes, and stand-ins flagged deleted for the deleted ones (whose
+    contents are not kept) filling the node to `lp_bytes`."""
 
     master_id: StreamID  # the node's key: the ID of the first entry ever appended to it
     fields: tuple  # the master entry's field names
