@@ -450,14 +450,15 @@ class ReplicaSide:
         server.update_clock()
         now = server.now_ms
         future = server.loop.run_in_executor(None, persistence.prepare_load, server, data, now, progress)
-        future.add_done_callback(lambda f: self._sync_prepared(link, f, len(data)))
+        future.add_done_callback(lambda f: self._sync_prepared(link, f, len(data), progress))
 
-    def _sync_prepared(self, link: MasterLink, future, size: int) -> None:
+    def _sync_prepared(self, link: MasterLink, future, size: int, progress: list) -> None:
         from .. import persistence
 
         server = self.server
-        persistence.loading_ended(server)
-        self.refresh_guard()
+        if persistence.state(server).load_progress is progress:  # not a newer sync's load
+            persistence.loading_ended(server)
+            self.refresh_guard()
         if link is not self.link or link.closed:
             log.info("MASTER <-> REPLICA sync: the link was lost while loading; discarding the snapshot")
             return

@@ -275,7 +275,7 @@ def test_replica_loading_serves_loading_and_info():
             p.set(f"k{i}", i)
         replica = _replica_of(start, primary, "--config", "key-load-delay=50000")
         conn = RawConnection(replica.host, replica.port)
-        info = wait_until(lambda: (lambda t: t if "loading:1\r\n" in t else None)(
+        info = wait_until(lambda: (lambda t: t if "\r\nloading:1\r\n" in t else None)(
             conn.call("INFO", "persistence").decode()), what="loading:1")
         fields = dict(line.split(":", 1) for line in info.split("\r\n") if ":" in line)
         assert info.rstrip("\r\n").split("\r\n")[-6].startswith("loading_start_time:")
@@ -294,7 +294,7 @@ def test_replica_loading_serves_loading_and_info():
         p.incr("k0")
         q = client(replica)
         wait_until(lambda: caught_up(p, q), what="the end of loading")
-        assert "loading:0\r\n" in conn.call("INFO", "persistence").decode()
+        assert "\r\nloading:0\r\n" in conn.call("INFO", "persistence").decode()
         assert "loading_start_time" not in conn.call("INFO", "persistence").decode()
         assert q.get("during") == b"1" and q.get("k0") == b"1" and q.dbsize() == 41
         conn.close()
@@ -335,3 +335,19 @@ def test_diskless_sync_delay_waits():
         wait_until(lambda: caught_up(p, q), what="the delayed sync")
         assert time.monotonic() - t0 >= 1.0
         assert q.get("a") == b"1"
+
+
+def test_replica_discards_a_snapshot_whose_link_dropped_while_loading():
+    with servers() as start:
+        primary = start("shard")
+        p = client(primary)
+        for i in range(20):
+            p.set(f"k{i}", i)
+        replica = _replica_of(start, primary, "--config", "key-load-delay=50000")
+        conn = RawConnection(replica.host, replica.port)
+        wait_until(lambda: "\r\nloading:1\r\n" in conn.call("INFO", "persistence").decode(), what="loading:1")
+        primary.stop()
+        wait_until(lambda: "\r\nloading:0\r\n" in conn.call("INFO", "persistence").decode(), what="loading:0")
+        assert conn.call("DBSIZE") == b":0\r\n"  # the snapshot of a lost link is not installed
+        assert "master_link_status:down" in conn.call("INFO", "replication").decode()
+        conn.close()
