@@ -559,3 +559,20 @@ def test_deleted_stand_ins_fill_any_room(n_deleted):
         for entry in entries:
             assert entry[0] & 3 == 1  # DELETED, not SAMEFIELDS
             assert entry[-1] == 4 + 2 * entry[3]  # lp-count: fields + values + 4
+
+
+def test_idle_then_string_fast_path_agrees_with_the_general_one():
+    """IDLE (6- and 14-bit lengths) before short strings, long strings, other types, an expiry or a
+    duplicate: the inlined path and the general one give the same result."""
+    body = (b"\xf8\x05\x00\x01a\x01b"  # 6-bit idle, short string: inlined
+            b"\xf8\x41\x02\x00\x01c\x01d"  # 14-bit idle (258)
+            b"\xf8\x80\x00\x01\x00\x00\x00\x01e\x01f"  # 32-bit idle: general path
+            b"\xf8\x07\x00\x01g\x40\x40" + b"v" * 64 +  # a value of 64 bytes: general path
+            b"\xf8\x09\x01\x01l\x01\x01x"  # a list: general path
+            b"\xfc" + struct.pack("<q", 42) + b"\xf8\x03\x00\x01m\x01n")  # expiry then idle
+    db = read_rdb(_file(body)).dbs[0]
+    assert db.data == {b"a": b"b", b"c": b"d", b"e": b"f", b"g": b"v" * 64, b"l": [b"x"], b"m": b"n"}
+    assert db.idle == {b"a": 5, b"c": 258, b"e": 65536, b"g": 7, b"l": 9, b"m": 3}
+    assert db.expires == {b"m": 42}
+    with pytest.raises(RdbError, match="duplicate key"):
+        read_rdb(_file(b"\x00\x01a\x01b\xf8\x05\x00\x01a\x01c"))

@@ -452,6 +452,30 @@ def read_rdb(data, progress: list | None = None) -> RdbFile:
                 r.fail("duplicate key %r" % key[:64])
             data[key] = r.string()
             continue
+        if op == OP_IDLE and expire == -1 and freq is None and p + 4 < end:
+            # an LRU idle time, then a short string: what a Redis with an LRU policy writes per key
+            b = buf[p + 1]
+            if b < 0x40:
+                idle_s, q = b, p + 2
+            elif b < 0x80:
+                idle_s, q = (b & 0x3F) << 8 | buf[p + 2], p + 3
+            else:
+                q = 0
+            if q and buf[q] == T_STRING and q + 2 < end:
+                kl = buf[q + 1]
+                ke = q + 2 + kl
+                if kl < 64 and ke < end:
+                    vl = buf[ke]
+                    ve = ke + 1 + vl
+                    if vl < 64 and ve <= end:
+                        key = buf[q + 2:ke]
+                        data = db.data
+                        if key in data:
+                            r.fail("duplicate key %r" % key[:64])
+                        data[key] = buf[ke + 1:ve]
+                        db.idle[key] = idle_s
+                        r.pos = ve
+                        continue
         if op == OP_EOF:
             break
         if op == OP_SELECTDB:
