@@ -213,7 +213,8 @@ def _stream_full(r, key: str, drop_74: bool) -> list:
 
 def _stream_writes(r, key: str, start: int, n: int) -> None:
     for i in range(start, start + n):
-        r.execute_command("XADD", key, f"{1000 + i // 3}-{i % 3}", "f", i, *(["g", "x" * (i % 13 * 40)] if i % 4 else []))
+        extra = ["g", "x" * (i % 13 * 40)] if i % 4 else []
+        r.execute_command("XADD", key, f"{1000 + i // 3}-{i % 3}", "f", i, *extra)
 
 
 @pytest.mark.parametrize("replica_kind", ["redis", "shard"])

@@ -267,7 +267,8 @@ def test_replica_reconnects_to_a_restarted_primary():
 def test_replica_loading_serves_loading_and_info():
     """While a replica loads the snapshot (made slow by key-load-delay: 40 keys x 50 ms), its event
     loop serves: INFO shows loading:1 and the loading_* fields, a command without the `loading` flag
-    gets -LOADING (PING too, as in Redis), ECHO and MULTI/EXEC of it answer; writes made meanwhile follow once the snapshot is in."""
+    gets -LOADING (PING too, as in Redis), ECHO and MULTI/EXEC of it answer; writes made meanwhile
+    follow once the snapshot is in."""
     with servers() as start:
         primary = start("shard")
         p = client(primary)

@@ -277,7 +277,23 @@ def test_debug_reload(tmp_path):
         conn = RawConnection(shard.host, shard.port)
         conn.call("SET", "a", "1", "PXAT", str(FAR_MS))
         conn.call("ZADD", "z", "1", "m")
+
+        def build(key):  # a stream with deletions (of its first and last entries too) and a group
+            for i in range(1, 150):
+                conn.call("XADD", key, "%d-1" % i, "f", "v" * (i % 50))
+            conn.call("XDEL", key, "1-1", "149-1", *["%d-1" % i for i in range(3, 140, 3)])
+            conn.call("XGROUP", "CREATE", key, "g", "0")
+            conn.call("XREADGROUP", "GROUP", "g", "c", "COUNT", "5", "STREAMS", key, ">")
+
+        build("s")
+        before = conn.call("XINFO", "STREAM", "s", "FULL")
         assert conn.call("DEBUG", "RELOAD") == b"+OK\r\n"
+        assert conn.call("XINFO", "STREAM", "s", "FULL") == before
+        build("t")  # never saved: the reloaded stream's nodes fill and close as this one's
+        for key in ("s", "t"):
+            for i in range(150, 300):
+                conn.call("XADD", key, "%d-1" % i, "f", "w" * (i % 70))
+        assert conn.call("XINFO", "STREAM", "s") == conn.call("XINFO", "STREAM", "t")
         assert conn.call("GET", "a") == b"$1\r\n1\r\n"
         assert value(conn, "PEXPIRETIME", "a") == FAR_MS
         conn.call("SET", "b", "2")
