@@ -111,7 +111,11 @@ def from_codec(value, server):
         z.fit_encoding(server)
         return z
     if t is Stream:
-        return _stream_from_codec(value) if _stream_from_codec is not None else value
+        if _stream_from_codec is None:
+            return value
+        # the node settings lay out a stream that comes without its nodes (a file always has them)
+        return _stream_from_codec(value, getattr(server, "stream_node_max_entries", 100),
+                                  getattr(server, "stream_node_max_bytes", 4096))
     raise RdbError("unsupported value type %s" % t.__name__)
 
 
