@@ -92,7 +92,8 @@ class CacheSpec:
 
     @property
     def shard_config(self) -> dict[str, str]:
-        return {"maxmemory-policy": self.eviction_policy}
+        # Replicas of a cache sync at once (Redis's 5 s diskless delay would only slow every failover).
+        return {"maxmemory-policy": self.eviction_policy, "repl-diskless-sync-delay": "0"}
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
