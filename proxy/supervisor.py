@@ -19,6 +19,7 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 from time import monotonic
 
 from amr_emulator.protocol.resp import decode_reply, encode_command
@@ -155,10 +156,14 @@ class ShardProcess:
                 "--config", f"masterauth={pw}"]
         for k, v in sup.topology.shard_config.items():
             args += ["--config", f"{k}={v}"]
+        # A shard works in a directory of its own (snapshots, full-sync files): under the node's data
+        # dir, else a temporary one kept for this shard's restarts.
         if sup.data_dir:
             d = os.path.join(sup.data_dir, f"shard-{self.shard.id}")
             os.makedirs(d, exist_ok=True)
-            args += ["--config", f"dir={d}"]
+        else:
+            d = self.workdir = getattr(self, "workdir", None) or tempfile.mkdtemp(prefix=f"amr-shard-{self.shard.id}-")
+        args += ["--config", f"dir={d}"]
         return args
 
     async def run(self) -> None:

@@ -28,9 +28,10 @@ def free_port() -> int:
 class Process:
     """A server process in its own process group."""
 
-    def __init__(self, args: list[str], port: int, cwd: str | None = None, env=None):
+    def __init__(self, args: list[str], port: int, cwd: str | None = None, env=None, tmp: str | None = None):
         self.args = args
         self.port = port
+        self.tmp = tmp  # a directory of this process's own, removed when it stops
         self.host = "127.0.0.1"
         self.proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      start_new_session=True)
@@ -65,12 +66,18 @@ class Process:
         for stream in (self.proc.stdout, self.proc.stderr):
             if stream:
                 stream.close()
+        if self.tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def start_shard(*extra: str, port: int | None = None) -> Process:
+    """A shard working in a temporary directory of its own (where SAVE and full syncs write files), as
+    start_redis does, so no test leaves an RDB file that a later shard would load."""
     port = port or free_port()
+    tmp = tempfile.mkdtemp(prefix="amr-shard-")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
     args = [sys.executable, "-m", "shard", "--port", str(port), *extra]
-    return Process(args, port, cwd=ROOT).wait_ready()
+    return Process(args, port, cwd=tmp, env=env, tmp=tmp).wait_ready()
 
 
 def redis_server_path() -> str | None:
@@ -85,7 +92,7 @@ def start_redis(*extra: str) -> Process:
     tmp = tempfile.mkdtemp(prefix="amr-redis-")
     args = [path, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--dir", tmp, "--daemonize", "no", *extra]
-    return Process(args, port, cwd=tmp).wait_ready()
+    return Process(args, port, cwd=tmp, tmp=tmp).wait_ready()
 
 
 class RawConnection:

@@ -239,7 +239,8 @@ class Controller:
                    shards=len(t.shards), endpoint=f"{t.endpoint_host}:{t.endpoint_port}", epoch=t.epoch,
                    management_url=f"http://127.0.0.1:{self.http.port}")
         for node in t.nodes:
-            data_dir = os.path.join(spec.data_dir, f"node-{node.id}") if spec.data_dir else None
+            # shards work (and write their snapshot files) in the data dir: the user's, else the cache's own
+            data_dir = os.path.join(spec.data_dir or os.path.join(self.dir, "data"), f"node-{node.id}")
             log_path = os.path.join(self.dir, f"node-{node.id}.log")
             open(log_path, "wb").close()   # a new cache starts new logs; restarts of a node append
             proc = NodeProcess(node.id, self.topology_path, log_path, data_dir,
