@@ -16,7 +16,8 @@ kept as the codec's frozen `Stream` until the streams family provides `shard.str
 `from_rdb_stream(Stream)` (used when present).
 
 Function libraries: when the server has `rdb_functions()` (the library sources) it is saved; when it
-has `rdb_load_functions(list_of_sources)`, loading calls it (the functions family provides both).
+has `rdb_load_functions(list_of_sources, flush, merge)`, loading calls it (Server has both, over
+scripting.py's engine).
 """
 from __future__ import annotations
 
@@ -171,19 +172,19 @@ def load_bytes(server, data, flush: bool = True, merge: bool = False) -> None:
             expired += len(gone)
         loaded += len(data_out)
         new[dbid] = (data_out, expires_out)
-    load_functions = getattr(server, "rdb_load_functions", None)
-    if load_functions is not None:
-        load_functions(parsed.functions)  # raises before any change if a library is bad
-    elif flush:
-        st.functions = list(parsed.functions)
-    else:
-        st.functions = st.functions + [f for f in parsed.functions if f not in st.functions]
     if not flush and not merge:
         for dbid, (data_out, _) in new.items():
             present = server.dbs[dbid].data
             for key in data_out:
                 if key in present:
                     raise RdbError("duplicate key %r in database %d" % (key[:64], dbid))
+    load_functions = getattr(server, "rdb_load_functions", None)
+    if load_functions is not None:
+        load_functions(parsed.functions, flush, merge)  # raises before any change if a library is bad
+    elif flush:
+        st.functions = list(parsed.functions)
+    else:
+        st.functions = st.functions + [f for f in parsed.functions if f not in st.functions]
     for db in server.dbs:
         data_out, expires_out = new.get(db.id, ({}, {}))
         if flush:
