@@ -45,12 +45,12 @@ class Cache:
                  ha: bool = True, host: str = "127.0.0.1", port: int = 0, timing: str = "fast",
                  eviction_policy: str = "volatile-lru", maxmemory: int | str | None = None,
                  data_dir: str | None = None, auth: bool = True, access_key: str | None = None,
-                 ready_timeout: float = 60.0):
+                 tls: bool = False, ready_timeout: float = 60.0):
         self.spec = CacheSpec(
             name=name or f"amr-{secrets.token_hex(4)}", host=host, port=port, nodes=nodes, shards=shards,
             sku=sku, policy=policy, zones=None if zones is None else tuple(str(z) for z in zones), ha=ha,
             eviction_policy=eviction_policy, maxmemory=parse_size(maxmemory), data_dir=data_dir,
-            timing=timing, auth=auth, access_key=access_key)
+            timing=timing, auth=auth, access_key=access_key, tls=tls)
         self.ready_timeout = ready_timeout
         self.info: dict[str, Any] | None = None
         self._proc: subprocess.Popen | None = None
@@ -131,6 +131,25 @@ class Cache:
         return self._need()["management_url"]
 
     @property
+    def tls(self) -> bool:
+        return self.spec.tls
+
+    @property
+    def ca_path(self) -> str | None:
+        """The CA certificate (PEM) clients trust under TLS (`ssl_ca_certs`), else None."""
+        return self._need().get("ca_path")
+
+    def _client_options(self, password: str | None, kwargs: dict[str, Any]) -> dict[str, Any]:
+        info = self._need()
+        if password is None and info.get("auth"):
+            password = self.access_key
+        options: dict[str, Any] = {"host": self.host, "port": self.port, "password": password}
+        if info.get("tls"):
+            options.update(ssl=True, ssl_ca_certs=info["ca_path"])
+        options.update(kwargs)
+        return options
+
+    @property
     def controller_pid(self) -> int:
         return self._need()["controller_pid"]
 
@@ -167,27 +186,24 @@ class Cache:
 
     def client(self, *, password: str | None = None, **kwargs: Any):
         """A redis-py client for this cache: RedisCluster under the OSS policy, Redis otherwise, with the
-        primary access key (or `password`). Closed when the cache stops."""
+        primary access key (or `password`), and under TLS `ssl=True` with the cache's CA. Closed when the
+        cache stops."""
         import redis
-        info = self._need()
-        if password is None and info.get("auth"):
-            password = self.access_key
+        options = self._client_options(password, kwargs)
         if self.policy == "oss":
-            client = redis.RedisCluster(host=self.host, port=self.port, password=password, **kwargs)
+            client = redis.RedisCluster(**options)
         else:
-            client = redis.Redis(host=self.host, port=self.port, password=password, **kwargs)
+            client = redis.Redis(**options)
         self._clients.append(client)
         return client
 
     def async_client(self, *, password: str | None = None, **kwargs: Any):
         """The asyncio flavour of `client()` (redis.asyncio); the caller closes it."""
         import redis.asyncio
-        info = self._need()
-        if password is None and info.get("auth"):
-            password = self.access_key
+        options = self._client_options(password, kwargs)
         if self.policy == "oss":
-            return redis.asyncio.RedisCluster(host=self.host, port=self.port, password=password, **kwargs)
-        return redis.asyncio.Redis(host=self.host, port=self.port, password=password, **kwargs)
+            return redis.asyncio.RedisCluster(**options)
+        return redis.asyncio.Redis(**options)
 
     def __repr__(self) -> str:
         where = self.info["endpoint"] if self.info else "stopped"

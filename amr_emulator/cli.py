@@ -65,11 +65,16 @@ def _snippet(info: dict) -> list[str]:
     pw = f", password={key!r}" if key else ""
     cls = "RedisCluster" if info["policy"] == "oss" else "Redis"
     cli_flags = "-c " if info["policy"] == "oss" else ""
+    ca = info.get("ca_path") if info.get("tls") else None
+    if ca:
+        pw += f", ssl=True, ssl_ca_certs={ca!r}"
+        cli_flags += f"--tls --cacert {ca} "
     lines = [
         f"  endpoint:        {host}:{port}",
         f"  access key:      {key}  (both keys: amr-emulator keys --name {info['name']})" if key
         else "  access key:      none (started with --no-auth)",
         f"  management API:  {info['management_url']}",
+        *([f"  TLS:             on; clients trust the CA {ca}"] if ca else []),
         "  python:",
         "    import redis",
         f"    r = redis.{cls}(host={host!r}, port={port}{pw})",
@@ -109,21 +114,24 @@ def _print_ready(info: dict) -> None:
               help="Timers of failure detection and failover: azure (AMR's figures) or fast (tests).")
 @click.option("--access-key", default=None, help="Primary access key (default: generated, as AMR does).")
 @click.option("--no-auth", is_flag=True, help="Accept clients without AUTH (AMR always requires a key).")
+@click.option("--tls", is_flag=True,
+              help="TLS 1.2/1.3 on every client port, with a CA and certificate made for the cache.")
 @click.option("--detach", "-d", is_flag=True, help="Return once the cache is ready; stop it with `amr-emulator down`.")
 @click.option("--ready-timeout", default=60.0, show_default=True, type=click.FloatRange(1), help="Seconds to wait.")
 @click.option("--json", "as_json", is_flag=True, help="Print the ready cache's facts as JSON.")
 @click.option("--verbose", "-v", is_flag=True, help="Show the event log as it happens (foreground).")
 def up(name, host, port, nodes, shards, sku, policy, zones, ha, eviction_policy, maxmemory, data_dir, timing,
-       access_key, no_auth, detach, ready_timeout, as_json, verbose):
+       access_key, no_auth, tls, detach, ready_timeout, as_json, verbose):
     """Start a cache: its controller (management API) and its nodes (proxies and shards).
 
     In the foreground Ctrl-C (or SIGTERM) stops every process of the cache; with --detach the
-    command returns once the cache is ready. TLS is not emulated yet.
+    command returns once the cache is ready. With --tls the CA to trust is shown (and in `status`).
     """
     try:
         spec = CacheSpec(name=name, host=host, port=port, nodes=nodes, shards=shards, sku=sku, policy=policy,
                          zones=zones, ha=ha, eviction_policy=eviction_policy, maxmemory=maxmemory,
-                         data_dir=data_dir, timing=timing, auth=not no_auth, access_key=access_key)
+                         data_dir=data_dir, timing=timing, auth=not no_auth, access_key=access_key,
+                         tls=tls)
     except SpecError as e:
         raise click.UsageError(str(e)) from None
     from amr_emulator.controller import Controller, StartError
@@ -229,7 +237,8 @@ def render_status(st: dict) -> list[str]:
     lines = [f"cache {cache['name']}  state {cache['state']}  policy {topo['policy']}  "
              f"endpoint {cache['endpoint']}  epoch {topo['epoch']}  leader node {topo.get('leader')}",
              f"management API {cache['management_url']}  controller pid {cache['controller_pid']}  "
-             f"timing {topo['timing']['profile']}  auth {'access keys' if cache['auth'] else 'none'}", ""]
+             f"timing {topo['timing']['profile']}  auth {'access keys' if cache['auth'] else 'none'}  "
+             f"tls {('on, CA ' + cache['ca_path']) if cache.get('tls') else 'off'}", ""]
     node_rows = []
     for n in st["nodes"]:
         status = n.get("status") or {}

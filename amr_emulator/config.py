@@ -58,6 +58,7 @@ class CacheSpec:
     timing: str = "azure"
     auth: bool = True                   # AMR requires an access key by default
     access_key: str | None = None       # None: generated
+    tls: bool = False                   # TLS on every client port, with a CA made for the cache
 
     def __post_init__(self):
         if not NAME_RE.match(self.name):
@@ -91,7 +92,8 @@ class CacheSpec:
 
     @property
     def shard_config(self) -> dict[str, str]:
-        return {"maxmemory-policy": self.eviction_policy}
+        # Replicas of a cache sync at once (Redis's 5 s diskless delay would only slow every failover).
+        return {"maxmemory-policy": self.eviction_policy, "repl-diskless-sync-delay": "0"}
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)

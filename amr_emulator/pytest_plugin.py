@@ -11,7 +11,7 @@
 first asks for it and stopped (every process of it) at the end of the session, also when tests fail.
 Options: the `amr_cache` marker (on a test, class or module: `Cache(...)` keyword arguments) over the
 ini settings `amr_cache_policy`, `amr_cache_nodes`, `amr_cache_shards`, `amr_cache_zones`,
-`amr_cache_timing` (default `fast`), `amr_cache_ha`, `amr_cache_auth`. `amr_cache` itself is
+`amr_cache_timing` (default `fast`), `amr_cache_ha`, `amr_cache_auth`, `amr_cache_tls`. `amr_cache` itself is
 function-scoped so that it can read the test's marker; session- or module-scoped fixtures use
 `amr_cache_session` (the ini options; the same cache as an unmarked `amr_cache`).
 `amr_cache_factory(**options)` starts further caches, stopped at the end of the session.
@@ -30,6 +30,7 @@ INI = {
     "amr_cache_timing": ("timing profile of the amr_cache fixture: fast or azure", "fast"),
     "amr_cache_ha": ("a replica per partition (true/false)", "true"),
     "amr_cache_auth": ("require the access key (true/false)", "true"),
+    "amr_cache_tls": ("TLS on the cache's ports; cache.client() trusts its CA (true/false)", "false"),
 }
 
 
@@ -54,6 +55,7 @@ def _ini_options(config) -> dict[str, Any]:
         "timing": config.getini("amr_cache_timing") or "fast",
         "ha": _truthy(config.getini("amr_cache_ha")),
         "auth": _truthy(config.getini("amr_cache_auth")),
+        "tls": _truthy(config.getini("amr_cache_tls")),
     }
     if config.getini("amr_cache_shards"):
         options["shards"] = int(config.getini("amr_cache_shards"))

@@ -56,10 +56,13 @@ TIMING_PROFILES: dict[str, dict[str, int]] = {
     },
 }
 
-# AMR's SKUs: name -> (memory in GB, vCPUs, primary shards), from the "sharding configuration" table of
-# the AMR architecture page (learn.microsoft.com/azure/redis/architecture). The seeds do not carry the
-# table; these figures are that page's as we know them. The shard count shapes the emulated cache; the
-# memory, when the user gives no --maxmemory, is split over the primary shards as their maxmemory.
+# AMR's SKUs: name -> (memory in GB, vCPUs, primary shards), from the "Sharding configuration" table of
+# the AMR architecture page, https://learn.microsoft.com/azure/redis/architecture (checked against its
+# source, MicrosoftDocs/azure-docs articles/redis/architecture.md, ms.date 05/18/2025). The page notes that
+# AMR changes these figures over time; sizes of 180 GB and up are in preview there. MemoryOptimized_M1000
+# is 128 vCPUs / 192 shards as published (the other rows' pattern would give 96). The shard count shapes
+# the emulated cache; the memory, when the user gives no --maxmemory, is split over the primary shards as
+# their maxmemory (Flash Optimized caches are emulated in RAM).
 SKUS: dict[str, tuple[float, int, int]] = {
     "Balanced_B0": (0.5, 2, 1), "Balanced_B1": (1, 2, 1), "Balanced_B3": (3, 2, 2),
     "Balanced_B5": (6, 2, 2), "Balanced_B10": (12, 4, 2), "Balanced_B20": (24, 8, 6),
@@ -70,13 +73,18 @@ SKUS: dict[str, tuple[float, int, int]] = {
     "MemoryOptimized_M50": (60, 8, 6), "MemoryOptimized_M100": (120, 16, 12),
     "MemoryOptimized_M150": (180, 24, 24), "MemoryOptimized_M250": (240, 32, 24),
     "MemoryOptimized_M350": (360, 48, 48), "MemoryOptimized_M500": (480, 64, 48),
-    "MemoryOptimized_M700": (720, 96, 96), "MemoryOptimized_M1000": (960, 128, 96),
+    "MemoryOptimized_M700": (720, 96, 96), "MemoryOptimized_M1000": (960, 128, 192),
+    "MemoryOptimized_M1500": (1440, 192, 192), "MemoryOptimized_M2000": (1920, 256, 192),
     "ComputeOptimized_X3": (3, 4, 2), "ComputeOptimized_X5": (6, 4, 2),
     "ComputeOptimized_X10": (12, 8, 6), "ComputeOptimized_X20": (24, 16, 12),
     "ComputeOptimized_X50": (60, 32, 24), "ComputeOptimized_X100": (120, 64, 48),
     "ComputeOptimized_X150": (180, 96, 96), "ComputeOptimized_X250": (240, 128, 96),
     "ComputeOptimized_X350": (360, 192, 192), "ComputeOptimized_X500": (480, 256, 192),
     "ComputeOptimized_X700": (720, 384, 384),
+    "FlashOptimized_A250": (240, 8, 6), "FlashOptimized_A500": (480, 16, 12),
+    "FlashOptimized_A700": (720, 24, 24), "FlashOptimized_A1000": (960, 32, 24),
+    "FlashOptimized_A1500": (1440, 48, 48), "FlashOptimized_A2000": (1920, 64, 48),
+    "FlashOptimized_A4500": (4500, 144, 96),
 }
 
 

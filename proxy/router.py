@@ -105,6 +105,9 @@ class Router:
                 if ref is not None and ref.node != node_id:
                     self.moved_addr[slot] = nodes[ref.node].cluster_address
         self.node_ids = {n.id: node_run_id(topology.name, n.id) for n in topology.nodes}
+        # the hot path's table: the shard a single-key command goes to as is (None: MOVED or unserved)
+        self.slot_local: list = [ref if self.moved_addr[slot] is None else None
+                                 for slot, ref in enumerate(self.slot_shard)]
 
     def close(self) -> None:
         for ref in self.shards.values():

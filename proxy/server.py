@@ -37,8 +37,11 @@ VERSION = "7.4.0"
 
 
 class ProxyServer:
-    def __init__(self, topology: Topology, node_id: int, data_dir: str | None = None):
+    def __init__(self, topology: Topology, node_id: int, data_dir: str | None = None, ssl_context=None,
+                 probe_ssl=None):
         self.topology = topology
+        self.ssl = ssl_context  # TLS on every client port (the cache's --tls); shards stay plaintext
+        self.probe_ssl = probe_ssl  # client TLS context (the cache's CA) to ask who serves the endpoint
         self.node_id = node_id
         self.data_dir = data_dir
         self.version = VERSION
@@ -67,7 +70,7 @@ class ProxyServer:
         sock.bind((host, port))
         sock.listen(1024)
         sock.setblocking(False)
-        server = await asyncio.get_running_loop().create_server(lambda: Client(self), sock=sock)
+        server = await asyncio.get_running_loop().create_server(lambda: Client(self), sock=sock, ssl=self.ssl)
         self._servers.append(server)
         self._listening.add((host, port))
         log.info("node %d listening on %s:%d", self.node_id, host, port)
@@ -86,7 +89,7 @@ class ProxyServer:
         silently share it with any process of the same user), else None."""
         try:
             reply = (await shard_call(host, port, self.topology.internal_password, (b"AMR.TOPOLOGY",),
-                                      timeout=1.0))[0]
+                                      timeout=1.0, ssl=self.probe_ssl))[0]
         except (ConnectionRefusedError, OSError) as e:
             if isinstance(e, ConnectionRefusedError) or getattr(e, "errno", None) in (111,):
                 return None
@@ -164,8 +167,20 @@ class ProxyServer:
             raise RespError(errors.unknown_command(argv[0], argv[1:]))
 
 
-async def serve(topology: Topology, node_id: int, data_dir: str | None) -> int:
-    server = ProxyServer(topology, node_id, data_dir)
+def tls_contexts(cert: str, key: str, ca: str | None):
+    """(server, client) contexts: TLS 1.2 and 1.3 with the cache's certificate, no client certificates;
+    the client one trusts the cache's CA (for asking who serves the shared endpoint)."""
+    import ssl
+
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.minimum_version = ssl.TLSVersion.TLSv1_2
+    server.load_cert_chain(cert, key)
+    client = ssl.create_default_context(cafile=ca) if ca else None
+    return server, client
+
+
+async def serve(topology: Topology, node_id: int, data_dir: str | None, ssl_context=None, probe_ssl=None) -> int:
+    server = ProxyServer(topology, node_id, data_dir, ssl_context, probe_ssl)
     loop = asyncio.get_running_loop()
     server.stopped = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -189,6 +204,9 @@ def main(argv=None) -> int:
     p.add_argument("--topology", required=True, help="the cache's topology (JSON file)")
     p.add_argument("--node", type=int, required=True, help="this node's id")
     p.add_argument("--data-dir", default=None, help="where shards keep their files (one directory each)")
+    p.add_argument("--tls-cert", default=None, help="serve TLS with this certificate (PEM) on every client port")
+    p.add_argument("--tls-key", default=None, help="the certificate's private key (PEM)")
+    p.add_argument("--tls-ca", default=None, help="the CA that signed it (PEM)")
     p.add_argument("--log-level", default="WARNING")
     args = p.parse_args(argv)
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
@@ -202,4 +220,5 @@ def main(argv=None) -> int:
         uvloop.install()
     except ImportError:
         pass
-    return asyncio.run(serve(topology, args.node, args.data_dir))
+    ssl_context, probe_ssl = tls_contexts(args.tls_cert, args.tls_key, args.tls_ca) if args.tls_cert else (None, None)
+    return asyncio.run(serve(topology, args.node, args.data_dir, ssl_context, probe_ssl))

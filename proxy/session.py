@@ -361,12 +361,14 @@ class Client(asyncio.Protocol):
             argc = len(argv)
             if arity == argc or (arity < 0 and argc >= -arity):
                 k = argv[1]
-                slot = key_slot(k) if b"{" in k else crc_hqx(k, 0) & 0x3FFF
-                router = self.server.router
-                shard = router.slot_shard[slot]
-                if shard is not None and router.moved_addr[slot] is None:
+                shard = self.server.router.slot_local[key_slot(k) if b"{" in k else crc_hqx(k, 0) & 0x3FFF]
+                if shard is not None:
                     self.cmd_name = fast[1]
-                    conn = shard.pools[self.resp].get(self.id)
+                    pool = shard.pools[self.resp]
+                    conns = pool.conns
+                    conn = conns[self.id % len(conns)]
+                    if conn is None or conn.closed:
+                        conn = pool.get(self.id)
                     pending = self.pending
                     if raw is None:
                         raw = encode_request(argv)

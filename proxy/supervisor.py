@@ -32,9 +32,10 @@ MAX_BACKOFF = 5.0
 STABLE_AFTER = 10.0
 
 
-async def shard_call(host: str, port: int, password: str, *requests, timeout: float = 1.0) -> list:
-    """Send requests on a fresh connection (AUTH first); the decoded replies, AUTH's excluded."""
-    reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+async def shard_call(host: str, port: int, password: str, *requests, timeout: float = 1.0, ssl=None) -> list:
+    """Send requests on a fresh connection (AUTH first); the decoded replies, AUTH's excluded. `ssl`: a
+    client TLS context, for a node endpoint of a cache with TLS."""
+    reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port, ssl=ssl), timeout)
     try:
         reqs = ([encode_command(b"AUTH", password)] if password else []) + [encode_command(*r) for r in requests]
         writer.write(b"".join(reqs))

@@ -11,9 +11,8 @@ saves in a forked child, loading at start-up.
   a pipe watched by the event loop (no polling), then reaps it.
 
 Values: the writer takes the shard's values as they are (bytes, deque, dict, set, ZSet; a stream
-structure offering `to_rdb_stream()`); `from_codec` builds the shard's from the codec's. A stream is
-kept as the codec's frozen `Stream` until the streams family provides `shard.structures.stream` with
-`from_rdb_stream(Stream)` (used when present).
+structure offering `to_rdb_stream()`); `from_codec` builds the shard's from the codec's (a stream
+with `shard.structures.stream.from_rdb_stream`, which keeps the file's macro nodes).
 
 Function libraries: when the server has `rdb_functions()` (the library sources) it is saved; when it
 has `rdb_load_functions(list_of_sources, flush, merge)`, loading calls it (Server has both, over
@@ -42,7 +41,8 @@ class PersistenceState:
 
     __slots__ = ("child_pid", "child_start", "child_dirty", "child_purpose", "last_bgsave_ok",
                  "last_bgsave_time", "saves", "loading", "keys_loaded", "keys_expired", "sync_children",
-                 "scheduled", "functions", "last_try", "child_killed")
+                 "scheduled", "functions", "last_try", "child_killed", "load_start", "load_total",
+                 "load_progress")
 
     def __init__(self):
         self.child_pid = 0  # the BGSAVE child, 0 if none
@@ -61,6 +61,26 @@ class PersistenceState:
         self.child_killed = False  # the BGSAVE child was stopped on purpose (FLUSHALL)
         self.functions: list = []  # library sources loaded from a file, kept for the next save while
         # the server has no function engine (no rdb_functions / rdb_load_functions)
+        self.load_start = 0  # while loading: time() it started, the payload's size, and a list the
+        self.load_total = 0  # reader puts itself in (its `pos` is the bytes parsed so far)
+        self.load_progress: list = []
+
+
+def loading_started(server, total: int) -> list:
+    """Mark the server as loading `total` bytes (INFO loading:1 and loading_*); the progress list
+    to hand to prepare_load."""
+    st = state(server)
+    st.loading = True
+    st.load_start = int(time.time())
+    st.load_total = total
+    st.load_progress = []
+    return st.load_progress
+
+
+def loading_ended(server) -> None:
+    st = state(server)
+    st.loading = False
+    st.load_progress = []
 
 
 def state(server) -> PersistenceState:
@@ -92,7 +112,11 @@ def from_codec(value, server):
         z.fit_encoding(server)
         return z
     if t is Stream:
-        return _stream_from_codec(value) if _stream_from_codec is not None else value
+        if _stream_from_codec is None:
+            return value
+        # the node settings lay out a stream that comes without its nodes (a file always has them)
+        return _stream_from_codec(value, getattr(server, "stream_node_max_entries", 100),
+                                  getattr(server, "stream_node_max_bytes", 4096))
     raise RdbError("unsupported value type %s" % t.__name__)
 
 
@@ -147,22 +171,42 @@ def load_bytes(server, data, flush: bool = True, merge: bool = False) -> None:
 
     flush=False (DEBUG RELOAD NOFLUSH) adds the file's keys to the keyspace instead: a key present
     in both is an error, unless merge=True (the file's wins)."""
-    st = state(server)
-    parsed = read_rdb(data)
+    server.update_clock()
+    install_loaded(server, prepare_load(server, data, server.now_ms), flush, merge)
+
+
+class Prepared:
+    """A parsed and converted file, not yet in the keyspace (prepare_load -> install_loaded)."""
+
+    __slots__ = ("dbs", "functions", "loaded", "expired")
+
+    def __init__(self, dbs: dict, functions: list, loaded: int, expired: int):
+        self.dbs = dbs  # dbid -> (data, expires)
+        self.functions = functions
+        self.loaded = loaded
+        self.expired = expired
+
+
+def prepare_load(server, data, now: int, progress: list | None = None) -> Prepared:
+    """Parse `data` and build the shard's values. Reads the server's settings and role only and
+    changes nothing, so it may run in another thread while the event loop serves (a replica's
+    full sync). `now` (ms) decides which keys a primary drops as expired. RdbError if invalid."""
+    parsed = read_rdb(data, progress)
     ndbs = len(server.dbs)
     for dbid in parsed.dbs:
         if dbid >= ndbs:
             raise RdbError("the file holds database %d; this server has %d databases" % (dbid, ndbs))
-    server.update_clock()
-    now = server.now_ms
     primary = not server.is_replica
     loaded = expired = 0
     new = {}
+    delay = int(server.config.values.get("key-load-delay") or 0)  # µs per key (a testing knob)
     for dbid, pdb in parsed.dbs.items():
         data_out = pdb.data  # the reader's own dict: converted in place
         for key, value in data_out.items():
             if type(value) is not bytes:
                 data_out[key] = from_codec(value, server)
+            if delay > 0:
+                time.sleep(delay / 1e6)
         expires_out = pdb.expires
         if primary:
             gone = [key for key, when in expires_out.items() if when < now]
@@ -172,6 +216,14 @@ def load_bytes(server, data, flush: bool = True, merge: bool = False) -> None:
             expired += len(gone)
         loaded += len(data_out)
         new[dbid] = (data_out, expires_out)
+    return Prepared(new, parsed.functions, loaded, expired)
+
+
+def install_loaded(server, prepared: Prepared, flush: bool = True, merge: bool = False) -> None:
+    """Put a prepared file into the keyspace (see load_bytes for flush and merge). RdbError (a bad
+    function library, a duplicate key) before any change."""
+    st = state(server)
+    new = prepared.dbs
     if not flush and not merge:
         for dbid, (data_out, _) in new.items():
             present = server.dbs[dbid].data
@@ -180,11 +232,11 @@ def load_bytes(server, data, flush: bool = True, merge: bool = False) -> None:
                     raise RdbError("duplicate key %r in database %d" % (key[:64], dbid))
     load_functions = getattr(server, "rdb_load_functions", None)
     if load_functions is not None:
-        load_functions(parsed.functions, flush, merge)  # raises before any change if a library is bad
+        load_functions(prepared.functions, flush, merge)  # raises before any change if a library is bad
     elif flush:
-        st.functions = list(parsed.functions)
+        st.functions = list(prepared.functions)
     else:
-        st.functions = st.functions + [f for f in parsed.functions if f not in st.functions]
+        st.functions = st.functions + [f for f in prepared.functions if f not in st.functions]
     for db in server.dbs:
         data_out, expires_out = new.get(db.id, ({}, {}))
         if flush:
@@ -200,8 +252,8 @@ def load_bytes(server, data, flush: bool = True, merge: bool = False) -> None:
         for key in db.blocking:
             if key in data_out:
                 server.ready_keys[(db, key)] = None
-    st.keys_loaded = loaded
-    st.keys_expired = expired
+    st.keys_loaded = prepared.loaded
+    st.keys_expired = prepared.expired
 
 
 def load_file(server, path: str) -> bool:
@@ -211,12 +263,12 @@ def load_file(server, path: str) -> bool:
             data = f.read()
     except FileNotFoundError:
         return False
-    st = state(server)
-    st.loading = True
+    progress = loading_started(server, len(data))
     try:
-        load_bytes(server, data)
+        server.update_clock()
+        install_loaded(server, prepare_load(server, data, server.now_ms, progress))
     finally:
-        st.loading = False
+        loading_ended(server)
     return True
 
 
@@ -378,6 +430,21 @@ def snapshot_in_background(server, on_done, repl_id=None, repl_offset=None) -> i
 
     _watch_child(server, pid, rfd, done)
     return pid
+
+
+def loading_info(server) -> list:
+    """INFO persistence's loading_* fields, while loading (the section's last lines)."""
+    st = state(server)
+    if not st.loading:
+        return []
+    total = st.load_total
+    loaded = min(st.load_progress[0].pos, total) if st.load_progress else 0
+    perc = loaded / total * 100 if total else 0.0
+    remaining = max(total - loaded, 1)
+    elapsed = int(time.time()) - st.load_start
+    eta = 1 if elapsed == 0 else elapsed * remaining // (loaded + 1)
+    return [("loading_start_time", st.load_start), ("loading_total_bytes", total), ("loading_rdb_used_mem", 0),
+            ("loading_loaded_bytes", loaded), ("loading_loaded_perc", "%.2f" % perc), ("loading_eta_seconds", eta)]
 
 
 def info_fields(server) -> dict:

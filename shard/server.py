@@ -102,6 +102,8 @@ class Server:
         self.stat_protocol_errors = 0
         self.stat_rejected_conn = 0
         self.stat_pubsub_messages = 0
+        self.stat_net_repl_input_bytes = 0  # replication traffic (INFO total_net_repl_*_bytes)
+        self.stat_net_repl_output_bytes = 0
 
         from .replication import Replication
 

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from amr_emulator.config import CacheSpec, cache_dir, pid_alive, read_state, running_caches
 from amr_emulator.controller.http import HttpError, JsonServer
-from amr_emulator.controller.internal import InternalError, node_call, node_json
+from amr_emulator.controller.internal import InternalError, node_call, node_json, use_tls
 from amr_emulator.controller.nodes import NodeProcess, group_alive, kill_group
 from amr_emulator.topology import (CLUSTER_PORT_BASE, LOOPBACK_PREFIX, AccessKeys, Topology, free_port,
                                    generate_key, plan)
@@ -73,6 +73,20 @@ def _proxy_cmdline(pid: int) -> bool:
         return True   # no /proc: trust the recorded pid
 
 
+def make_tls(directory: str, spec: CacheSpec, topology: Topology):
+    """A new CA and server certificate for the cache (every node IP, its host, localhost); the
+    controller's own connections to the node endpoints then speak TLS too."""
+    from amr_emulator.controller.tls import client_context, make_certificates
+
+    hosts = [spec.host, topology.endpoint_host, *(n.ip for n in topology.nodes)]
+    try:
+        files = make_certificates(os.path.join(directory, "tls"), spec.name, hosts)
+    except ImportError:
+        raise StartError("--tls needs the 'cryptography' package (pip install cryptography)") from None
+    use_tls(client_context(files.ca))
+    return files
+
+
 class Controller:
     def __init__(self, spec: CacheSpec, ready_timeout: float = 60.0, parent_pid: int | None = None):
         self.spec = spec
@@ -86,6 +100,7 @@ class Controller:
         self.stop_requested = asyncio.Event()
         self.started_at = time.time()
         self.ready_after: float | None = None
+        self.tls = None   # TlsFiles of a cache with TLS
         self._watchers: list[asyncio.Task] = []
         self.nodes_stopped = False
         self.owns_state = False
@@ -133,6 +148,8 @@ class Controller:
             "shards": 0 if t is None else len(t.shards),
             "partitions": 0 if t is None else len(t.partitions),
             "auth": t is not None and t.access_keys is not None,
+            "tls": self.tls is not None,
+            "ca_path": self.tls.ca if self.tls else None,
             "timing": self.spec.timing,
             "management_url": f"http://127.0.0.1:{self.http.port}",
             "controller_pid": os.getpid(),
@@ -211,6 +228,8 @@ class Controller:
             raise StartError(str(e)) from None
         with open(os.path.join(self.dir, "events.jsonl"), "w"):
             pass
+        if spec.tls:
+            self.tls = make_tls(self.dir, spec, self.topology)
         self._write("spec.json", json.dumps(spec.to_dict(), indent=2))
         self._write_topology()
         await self.http.start("127.0.0.1", 0)
@@ -223,7 +242,8 @@ class Controller:
             data_dir = os.path.join(spec.data_dir, f"node-{node.id}") if spec.data_dir else None
             log_path = os.path.join(self.dir, f"node-{node.id}.log")
             open(log_path, "wb").close()   # a new cache starts new logs; restarts of a node append
-            proc = NodeProcess(node.id, self.topology_path, log_path, data_dir)
+            proc = NodeProcess(node.id, self.topology_path, log_path, data_dir,
+                               tls=(self.tls.cert, self.tls.key, self.tls.ca) if self.tls else None)
             self.nodes[node.id] = proc
         for node in t.nodes:
             await self.nodes[node.id].start()

@@ -14,9 +14,19 @@ class InternalError(Exception):
     """A node did not answer, or answered with an error."""
 
 
+#: The client TLS context of this process's cache when it runs with TLS (the node endpoints speak TLS
+#: only then); set once by the controller.
+_ssl = None
+
+
+def use_tls(context) -> None:
+    global _ssl
+    _ssl = context
+
+
 async def node_call(host: str, port: int, password: str, *args: str | bytes, timeout: float = 2.0) -> Any:
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port, ssl=_ssl), timeout)
     except (OSError, asyncio.TimeoutError) as e:
         raise InternalError(f"{host}:{port}: cannot connect ({e or 'timeout'})") from None
     try:

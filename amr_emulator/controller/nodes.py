@@ -42,8 +42,10 @@ def group_alive(pgid: int) -> bool:
 
 
 class NodeProcess:
-    def __init__(self, node_id: int, topology_path: str, log_path: str, data_dir: str | None = None):
+    def __init__(self, node_id: int, topology_path: str, log_path: str, data_dir: str | None = None,
+                 tls: tuple[str, str, str] | None = None):
         self.node_id = node_id
+        self.tls = tls   # (certificate, key, CA) files: every client port speaks TLS
         self.topology_path = topology_path
         self.log_path = log_path
         self.data_dir = data_dir
@@ -63,6 +65,8 @@ class NodeProcess:
         args = [sys.executable, "-m", "proxy", "--topology", self.topology_path, "--node", str(self.node_id)]
         if self.data_dir:
             args += ["--data-dir", self.data_dir]
+        if self.tls:
+            args += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1], "--tls-ca", self.tls[2]]
         return args
 
     async def start(self) -> None:

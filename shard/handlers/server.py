@@ -144,6 +144,7 @@ _STAT_COUNTERS = ("stat_numcommands", "stat_numconnections", "stat_expired_keys"
                   "stat_keyspace_hits", "stat_keyspace_misses", "stat_rejected_conn", "stat_total_error_replies",
                   "stat_expired_subkeys", "stat_evicted_clients", "stat_sync_full", "stat_sync_partial_ok",
                   "stat_sync_partial_err", "stat_net_input_bytes", "stat_net_output_bytes",
+                  "stat_net_repl_input_bytes", "stat_net_repl_output_bytes",
                   "stat_unexpected_error_replies")
 
 
@@ -445,7 +446,7 @@ def _section_memory(server) -> list:
 
 
 def _section_persistence(server) -> list:
-    from shard.persistence import info_fields
+    from shard.persistence import info_fields, loading_info
 
     rdb = info_fields(server)
     return [
@@ -479,7 +480,7 @@ def _section_persistence(server) -> list:
         ("aof_last_cow_size", 0),
         ("module_fork_in_progress", 0),
         ("module_fork_last_cow_size", 0),
-    ]
+    ] + loading_info(server)
 
 
 def _section_stats(server) -> list:
@@ -490,8 +491,8 @@ def _section_stats(server) -> list:
         ("instantaneous_ops_per_sec", 0),
         ("total_net_input_bytes", g("stat_net_input_bytes", 0)),
         ("total_net_output_bytes", g("stat_net_output_bytes", 0)),
-        ("total_net_repl_input_bytes", 0),
-        ("total_net_repl_output_bytes", 0),
+        ("total_net_repl_input_bytes", g("stat_net_repl_input_bytes", 0)),
+        ("total_net_repl_output_bytes", g("stat_net_repl_output_bytes", 0)),
         ("instantaneous_input_kbps", "0.00"),
         ("instantaneous_output_kbps", "0.00"),
         ("instantaneous_input_repl_kbps", "0.00"),

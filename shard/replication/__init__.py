@@ -48,6 +48,7 @@ class Replication(Primary, ReplicaSide):
         self.good_replicas = 0
         self.cron_loops = 0
         self.foreground_snapshots = False  # set when a forked snapshot failed
+        self.sync_timer = None  # repl-diskless-sync-delay: the replicas waiting share one snapshot
         self._cron = None
         ReplicaSide.__init__(self)
 
@@ -127,6 +128,13 @@ class Replication(Primary, ReplicaSide):
         elif int(values.get("min-replicas-to-write", "0")) and int(values.get("min-replicas-max-lag", "10")):
             self.refresh_good_replicas()
             guard = self.guard_min_replicas
+        st = getattr(server, "persistence", None)
+        if st is not None and st.loading:
+            inner = guard
+
+            def guard(c, entry):  # noqa: F811 - the loading check after the others, as processCommand
+                refusal = inner(c, entry) if inner is not None else None
+                return refusal if refusal is not None else self.guard_loading(c, entry)
         server.repl_guard = guard
         if self.backlog is not None:
             self.backlog.resize(self.backlog_size())
@@ -140,6 +148,16 @@ class Replication(Primary, ReplicaSide):
             if all("stale" in e.flags for e, _ in c.multi):
                 return None
         return errors.MASTERDOWN
+
+    def guard_loading(self, c, entry):
+        """-LOADING for a command without the `loading` flag (an EXEC: any queued one)."""
+        if c.is_master:
+            return None
+        if "loading" not in entry.flags:
+            return errors.LOADING
+        if entry.name == "exec" and c.multi and not all("loading" in e.flags for e, _ in c.multi):
+            return errors.LOADING
+        return None
 
     def guard_min_replicas(self, c, entry):
         write = entry.is_write or (entry.name == "exec" and c.multi and any(e.is_write for e, _ in c.multi))

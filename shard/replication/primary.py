@@ -44,7 +44,7 @@ class Attached:
     """One replica as its primary sees it (Redis's client fields slave_*, repl_*)."""
 
     __slots__ = ("client", "state", "port", "ip", "capa_eof", "capa_psync2", "ack_off", "ack_time", "streaming",
-                 "buffer", "pre_psync")
+                 "buffer", "pre_psync", "waiting")
 
     def __init__(self, client):
         self.client = client
@@ -59,19 +59,29 @@ class Attached:
         self.streaming = False
         self.buffer: list = []
         self.pre_psync = False
+        self.waiting = False  # for the snapshot to start (repl-diskless-sync-delay): no stream yet
 
     def write(self, data: bytes) -> None:
+        if self.waiting:
+            return  # its stream starts at the offset of the snapshot it will get
         if self.streaming:
-            self.client.send(data)
+            self.send(data)
         else:
             self.buffer.append(data)
+
+    def send(self, data: bytes) -> None:
+        """Bytes of the replication stream or the snapshot to this replica (counted in INFO's
+        total_net_repl_output_bytes; the +FULLRESYNC / +CONTINUE lines are not, as in Redis)."""
+        c = self.client
+        c.server.stat_net_repl_output_bytes += len(data)
+        c.send(data)
 
     def start_streaming(self) -> None:
         self.streaming = True
         if self.buffer:
             data = b"".join(self.buffer)
             self.buffer = []
-            self.client.send(data)
+            self.send(data)
 
 
 class Primary:
@@ -192,34 +202,71 @@ class Primary:
             c.send(b"+CONTINUE\r\n")
         data = backlog.read_from(offset)
         if data:
-            c.send(data)
+            a.send(data)
         log.info("Partial resynchronization request from %s accepted. Sending %d bytes of backlog starting "
                     "from offset %d.", c.addr, len(data), offset)
         self.refresh_good_replicas()
         return True
 
     def full_sync(self, c, pre_psync: bool = False) -> None:
-        """+FULLRESYNC now; the snapshot, taken now, by a forked child when the platform forks (the
-        stream meanwhile accumulates in the replica's buffer), else in the foreground."""
-        from .. import persistence
-
+        """A replica needs the whole dataset. For a diskless transfer (repl-diskless-sync, the
+        replica announced `capa eof`) the snapshot starts after repl-diskless-sync-delay seconds
+        (or once repl-diskless-sync-max-replicas wait), so that the replicas asking meanwhile share
+        it; +FULLRESYNC is sent when it starts. Otherwise it starts now."""
         server = self.server
         a = self.attach(c)
         a.pre_psync = pre_psync
+        values = server.config.values
+        diskless = a.capa_eof and values.get("repl-diskless-sync") == "yes" and not pre_psync
+        delay = int(values.get("repl-diskless-sync-delay", "5")) if diskless else 0
+        if delay <= 0:
+            return self.start_full_sync([(c, a)])
+        a.waiting = True
+        waiting = [(w, b) for w, b in self.replicas.items() if b.waiting]
+        most = int(values.get("repl-diskless-sync-max-replicas", "0"))
+        if most and len(waiting) >= most:
+            return self.start_waiting_syncs()
+        if self.sync_timer is None:
+            self.sync_timer = server.loop.call_later(delay, self.start_waiting_syncs)
+
+    def start_waiting_syncs(self) -> None:
+        """The delay is over: one snapshot for every replica waiting."""
+        if self.sync_timer is not None:
+            self.sync_timer.cancel()
+            self.sync_timer = None
+        self.flush()  # the stream so far is in the snapshot: not for them
+        group = [(c, a) for c, a in self.replicas.items() if a.waiting]
+        for _, a in group:
+            a.waiting = False
+        if group:
+            self.start_full_sync(group)
+
+    def start_full_sync(self, group: list) -> None:
+        """+FULLRESYNC to each (c, a) of `group`, then one snapshot of now for all of them, by a
+        forked child when the platform forks (the stream meanwhile accumulates in each replica's
+        buffer), else in the foreground."""
+        from .. import persistence
+
+        server = self.server
+        self.flush()
         self.seldb = -1  # the stream after a snapshot starts with a SELECT
         offset = self.master_repl_offset
-        if not pre_psync:
-            c.send(b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), offset))
+        for c, a in group:
+            if not a.pre_psync:
+                c.send(b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), offset))
+
+        def done(data):
+            for c, a in group:
+                self.snapshot_done(c, a, data, offset)
+
         background = getattr(persistence, "snapshot_in_background", None)
         if background is not None and hasattr(os, "fork") and not self.foreground_snapshots:
             try:
-                background(server, lambda data: self.snapshot_done(c, a, data, offset),
-                           repl_id=self.replid, repl_offset=offset)
+                background(server, done, repl_id=self.replid, repl_offset=offset)
                 return
             except OSError as e:
                 log.info("Can't fork for the replication snapshot: %s; saving in the foreground", e)
-        rdb = persistence.snapshot_bytes(server, repl_id=self.replid, repl_offset=offset)
-        self.snapshot_done(c, a, rdb, offset)
+        done(persistence.snapshot_bytes(server, repl_id=self.replid, repl_offset=offset))
 
     def snapshot_done(self, c, a, rdb, offset) -> None:
         if self.replicas.get(c) is not a:
@@ -236,13 +283,13 @@ class Primary:
         diskless = a.capa_eof and self.server.config.values.get("repl-diskless-sync") == "yes" and not a.pre_psync
         if diskless:
             mark = secrets.token_hex(20).encode()
-            c.send(b"$EOF:" + mark + b"\r\n")
-            c.send(rdb)
-            c.send(mark)
+            a.send(b"$EOF:" + mark + b"\r\n")
+            a.send(rdb)
+            a.send(mark)
             a.state = "online"  # the stream follows the first REPLCONF ACK (repl_start_cmd_stream_on_ack)
         else:
-            c.send(b"$%d\r\n" % len(rdb))
-            c.send(rdb)
+            a.send(b"$%d\r\n" % len(rdb))
+            a.send(rdb)
             a.state = "online"
             a.start_streaming()
         a.ack_time = time()

@@ -70,12 +70,13 @@ class MasterLink(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         repl = self.repl
         repl.last_io = monotonic()
+        self.server.stat_net_repl_input_bytes += len(data)  # less the handshake's replies (below)
         try:
             if self.phase == "stream":
                 self.apply(data)
                 return
             self.buf += data
-            while self.buf and not self.closed and self.phase not in ("stream", "closing"):
+            while self.buf and not self.closed and self.phase not in ("stream", "closing", "loading"):
                 if self.phase == "handshake" or self.phase == "bulk_header":
                     line = self.take_line()
                     if line is None:
@@ -114,6 +115,7 @@ class MasterLink(asyncio.Protocol):
         return line
 
     def handshake_reply(self, line: bytes) -> None:
+        self.server.stat_net_repl_input_bytes -= len(line) + 2  # Redis reads these outside the count
         if not line:
             return  # a newline the primary sends to keep the link alive
         step = self.steps.pop(0)
@@ -434,24 +436,51 @@ class ReplicaSide:
         self.link_up(link, offset)
 
     def full_sync_loaded(self, link: MasterLink, data: bytes) -> None:
+        """The snapshot arrived: parse and convert it in a worker thread while the event loop keeps
+        serving (commands without the `loading` flag get -LOADING, INFO shows loading:1); the stream
+        arriving meanwhile waits in the link's buffer. Then install it and go on with the stream."""
         from .. import persistence
 
+        server = self.server
         self.disconnect_replicas()  # their history is gone with ours
         self.flush()
+        link.phase = "loading"
+        progress = persistence.loading_started(server, len(data))
+        self.refresh_guard()
+        server.update_clock()
+        now = server.now_ms
+        future = server.loop.run_in_executor(None, persistence.prepare_load, server, data, now, progress)
+        future.add_done_callback(lambda f: self._sync_prepared(link, f, len(data), progress))
+
+    def _sync_prepared(self, link: MasterLink, future, size: int, progress: list) -> None:
+        from .. import persistence
+
+        server = self.server
+        if persistence.state(server).load_progress is progress:  # not a newer sync's load
+            persistence.loading_ended(server)
+            self.refresh_guard()
+        if link is not self.link or link.closed:
+            log.info("MASTER <-> REPLICA sync: the link was lost while loading; discarding the snapshot")
+            return
         try:
-            persistence.load_bytes(self.server, data)
+            persistence.install_loaded(server, future.result())
         except Exception as e:
             log.info("Failed trying to load the MASTER synchronization DB from socket: %s", e)
             link.abort()
             return
+        self.flush()  # nothing was relayed meanwhile (the stream waited), but keep the order
         self.replid = link.full_id
         self.master_repl_offset = link.full_offset
         self.clear_replid2()
         self.backlog = None
         self.create_backlog()
-        log.info("MASTER <-> REPLICA sync: Finished with success (%d bytes)", len(data))
+        log.info("MASTER <-> REPLICA sync: Finished with success (%d bytes)", size)
         self.link_up(link, link.full_offset)
         self.send_ack()
+        if link.buf and link.phase == "stream":  # the stream that arrived while loading
+            rest = bytes(link.buf)
+            link.buf = bytearray()
+            link.apply(rest)
 
     def link_up(self, link: MasterLink, offset: int) -> None:
         from ..session import Client

@@ -28,12 +28,15 @@ active) [seen_time, active_time], `pel` (SortedDict id -> the same Nack objects 
 Nack: `consumer` (a Consumer, or None for a moment during XCLAIM FORCE), `delivery_time` (ms),
 `delivery_count`.
 
-Loading one (an RDB reader): `append` every entry in ID order (this lays out fresh macro nodes,
-as Redis would for a new stream, rather than the dump's), `delete` nothing, then set `last_id`,
-`entries_added`, `max_deleted_entry_id` and `first_id` from the dump, and fill `groups`
-(ConsumerGroup, its consumers with `create_consumer`, and one Nack shared by the group PEL and its
-owner's PEL per pending ID). Writing one: `entries` (or `range(0, MAX_ID)`) in order, the fields
-above, the groups in name order, PELs in ID order.
+The RDB codec's frozen `Stream` (amr_emulator.protocol.rdb.model) converts both ways:
+`from_rdb_stream(codec_stream)` builds one (the file's macro nodes kept as they were: each node's
+master ID, master fields, live and deleted counts, last ID and listpack size, so XINFO STREAM and
+later trims and appends see what Redis would after loading the same file; a codec stream without a
+node layout gets fresh nodes, as Redis lays out a new stream), and `to_rdb_stream()` gives the codec
+value (entries in ID order, the fields above, groups and consumers in name order, PELs in ID order,
+and the node layout: the writer writes the live entries of each node under the node's master ID;
+the deleted entries' contents are not kept here, so it writes stand-ins flagged deleted of the same
+number and total size, and Redis loading the node holds one of the size its own would have).
 
 Macro nodes. Redis stores a stream as a radix tree of listpacks ("macro nodes") of at most
 stream-node-max-entries entries (live or deleted) and stream-node-max-bytes bytes. Approximate
@@ -49,6 +52,7 @@ from bisect import bisect_left, bisect_right
 
 from sortedcontainers import SortedDict
 
+from amr_emulator.protocol.rdb import model as rdb
 from amr_emulator.protocol.resp import string2ll
 
 SEQ_MASK = (1 << 64) - 1
@@ -467,6 +471,21 @@ class Stream:
                 total += 64 + len(cname)
         return total
 
+    def to_rdb_stream(self) -> "rdb.Stream":
+        """The codec's value of this stream (see the module docstring)."""
+        entries = [(i >> 64, i & SEQ_MASK, list(fv)) for i, fv in self.entries.items()]
+        groups = []
+        for name, g in sorted(self.groups.items()):
+            pending = tuple(rdb.StreamPendingEntry(_pair(i), nack.consumer.name, nack.delivery_time,
+                                                   nack.delivery_count) for i, nack in g.pel.items())
+            consumers = tuple(rdb.StreamConsumer(cname, c.seen_time, c.active_time, tuple(map(_pair, c.pel)))
+                              for cname, c in sorted(g.consumers.items()))
+            groups.append(rdb.StreamGroup(name, _pair(g.last_id), g.entries_read, pending, consumers))
+        nodes = tuple(rdb.StreamNode(_pair(n.master), n.fields, n.count, n.deleted, _pair(n.last), n.lp_bytes())
+                      for n in self.nodes)
+        return rdb.Stream(entries, len(entries), _pair(self.last_id), _pair(self.first_id),
+                          _pair(self.max_deleted_entry_id), self.entries_added, tuple(groups), nodes)
+
 
 def _rax_nodes(keys: list, lo: int, hi: int, depth: int) -> int:
     """Nodes of the compressed radix tree holding keys[lo:hi] (sorted, same length) below `depth`."""
@@ -544,3 +563,62 @@ def parse_id(b: bytes, missing_seq: int = 0, strict: bool = False, allow_auto_se
         seq = missing_seq
     i = ms << 64 | seq
     return (i, True) if allow_auto_seq else i
+
+
+# --- the RDB codec's value ---------------------------------------------------------------------------
+
+
+def _tid(t) -> int:
+    return t[0] << 64 | t[1]
+
+
+def _pair(i: int) -> tuple:
+    return (i >> 64, i & SEQ_MASK)
+
+
+def from_rdb_stream(rs, max_entries: int = 100, max_bytes: int = 4096) -> Stream:
+    """A Stream from the codec's (see the module docstring). `max_entries` / `max_bytes`
+    (stream-node-max-entries / -bytes) lay out the nodes when the codec value has no layout."""
+    s = Stream()
+    entries = s.entries
+    layout = rs.nodes
+    if layout and sum(n.count for n in layout) == len(rs.entries):
+        for ms, seq, fv in rs.entries:
+            entries[ms << 64 | seq] = tuple(fv)
+        s._ids = list(entries)
+        for n in layout:
+            if not n.count:
+                continue
+            node = Node.__new__(Node)
+            node.master = _tid(n.master_id)
+            node.count = n.count
+            node.deleted = n.deleted
+            node.last = _tid(n.last_id)
+            node.fields = tuple(n.fields)
+            node.body = n.lp_bytes - _lp_int(n.count) - _lp_int(n.deleted)
+            s.nodes.append(node)
+            s.node_keys.append(node.master)
+    else:
+        for ms, seq, fv in rs.entries:
+            fv = tuple(fv)
+            s.append(ms << 64 | seq, fv, sum(map(len, fv)), max_entries, max_bytes)
+    s.last_id = _tid(rs.last_id)
+    s.first_id = _tid(rs.first_id)
+    s.max_deleted_entry_id = _tid(rs.max_deleted_entry_id)
+    s.entries_added = rs.entries_added
+    for g in sorted(rs.groups, key=lambda g: g.name):
+        cg = ConsumerGroup(_tid(g.last_id), g.entries_read)
+        consumers = cg.consumers
+        for c in sorted(g.consumers, key=lambda c: c.name):
+            cons = Consumer(c.name, c.seen_time)
+            cons.active_time = c.active_time
+            consumers[c.name] = cons
+        pel = cg.pel
+        for p in g.pending:
+            owner = consumers[p.consumer]
+            i = _tid(p.id)
+            nack = Nack(owner, p.delivery_time, p.delivery_count)
+            pel[i] = nack
+            owner.pel[i] = nack
+        s.groups[g.name] = cg
+    return s

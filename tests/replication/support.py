@@ -16,6 +16,9 @@ def servers():
     started = []
 
     def start(kind: str, *args: str, port: int | None = None):
+        if kind == "shard" and not any("repl-diskless-sync-delay" in a for a in args):
+            # a primary starts a replica's diskless full sync at once (as FAST_REDIS for redis-server)
+            args = ("--config", "repl-diskless-sync-delay=0", *args)
         proc = start_shard(*args, port=port) if kind == "shard" else start_redis(*args)
         started.append(proc)
         return proc

@@ -186,3 +186,100 @@ def test_stale_data_during_a_slow_full_sync(serve_stale):
         wait_until(lambda: link_up(q), timeout=30, what="the end of the slow sync")
         assert q.get("old") is None
         assert q.dbsize() == 20
+
+
+def _stream_full(r, key: str, drop_74: bool) -> list:
+    """XINFO STREAM FULL with the consumers' seen-time and active-time masked (a replica sets them
+    when it applies the effects); delivery times travel (XCLAIM ... TIME). With drop_74, active-time
+    is left out (7.0.15 differs: a 7.2+ field)."""
+    info = r.execute_command("XINFO", "STREAM", key, "FULL")
+    for g in info[info.index(b"groups") + 1]:
+        consumers = g[g.index(b"consumers") + 1]
+        for k, c in enumerate(consumers):
+            out = []
+            i = 0
+            while i < len(c):
+                name = c[i]
+                if name == b"active-time" and drop_74:
+                    pass
+                elif name in (b"seen-time", b"active-time"):
+                    out += [name, "T"]
+                else:
+                    out += [name, c[i + 1]]
+                i += 2
+            consumers[k] = out
+    return info
+
+
+def _stream_writes(r, key: str, start: int, n: int) -> None:
+    for i in range(start, start + n):
+        extra = ["g", "x" * (i % 13 * 40)] if i % 4 else []
+        r.execute_command("XADD", key, f"{1000 + i // 3}-{i % 3}", "f", i, *extra)
+
+
+@pytest.mark.parametrize("replica_kind", ["redis", "shard"])
+def test_replica_of_shard_converges_on_streams_with_groups(replica_kind):
+    """Streams with deletions, groups, PELs and claims: full sync from the shard's snapshot (nodes as
+    the shard had them), then XADD / XREADGROUP / XACK / XCLAIM / XDEL / XTRIM on the stream."""
+    with servers() as start:
+        shard = start("shard")
+        p = client(shard)
+        for key in ("s1", "s2"):
+            _stream_writes(p, key, 1, 250)
+            p.execute_command("XDEL", key, "1002-0", "1040-1", "1041-0", "1041-1", "1041-2")
+            p.execute_command("XGROUP", "CREATE", key, "g1", "0")
+            p.execute_command("XGROUP", "CREATE", key, "g2", "$", "ENTRIESREAD", "3")
+            p.execute_command("XREADGROUP", "GROUP", "g1", "alice", "COUNT", "5", "STREAMS", key, ">")
+            p.execute_command("XREADGROUP", "GROUP", "g1", "bob", "COUNT", "3", "STREAMS", key, ">")
+            p.execute_command("XCLAIM", key, "g1", "bob", "0", "1000-1", "RETRYCOUNT", "4")
+            p.execute_command("XACK", key, "g1", "1000-2")
+            p.execute_command("XGROUP", "CREATECONSUMER", key, "g2", "carol")
+        p.execute_command("XTRIM", "s2", "MAXLEN", "200")
+        if replica_kind == "redis":
+            real = start("redis", "--replicaof", shard.host, str(shard.port))
+        else:
+            real = start("shard", "--config", f"replicaof={shard.host} {shard.port}")
+        q = client(real)
+        drop = replica_kind == "redis"
+        wait_until(lambda: caught_up(p, q), what="the replica to sync from the shard")
+        for key in ("s1", "s2"):
+            assert _stream_full(q, key, drop) == _stream_full(p, key, drop)
+
+        for key in ("s1", "s2"):
+            _stream_writes(p, key, 251, 120)
+            got = p.execute_command("XREADGROUP", "GROUP", "g1", "alice", "COUNT", "4", "STREAMS", key, ">")
+            p.execute_command("XREADGROUP", "GROUP", "g2", "carol", "COUNT", "2", "STREAMS", key, ">")
+            p.execute_command("XACK", key, "g1", "1001-0", "1001-1")
+            # (a claim that claims nothing creates its consumer on the primary only, as in Redis:
+            # XCLAIM propagates only what it claims)
+            p.execute_command("XCLAIM", key, "g1", "dave", "0", got[0][1][0][0], got[0][1][2][0])
+            p.execute_command("XAUTOCLAIM", key, "g2", "erin", "0", "0", "COUNT", "1")
+            p.execute_command("XDEL", key, "1090-0")
+            p.execute_command("XTRIM", key, "MAXLEN", "~", "250")
+        wait_until(lambda: caught_up(p, q), what="the replica to apply the stream")
+        for key in ("s1", "s2"):
+            assert _stream_full(q, key, drop) == _stream_full(p, key, drop)
+            assert q.xrange(key) == p.xrange(key)
+
+
+@pytest.mark.parametrize("kinds", [("shard", "redis"), ("redis", "shard"), ("shard", "shard")])
+def test_repl_traffic_counters(kinds):
+    """INFO stats total_net_repl_output_bytes of a primary equals its replica's
+    total_net_repl_input_bytes (snapshot with its header, then the stream; not the handshake)."""
+    with servers() as start:
+        primary = start(kinds[0], *(FAST_REDIS if kinds[0] == "redis" else ()))
+        p = client(primary)
+        fill_every_type(p, n=5)
+        replica = start(kinds[1])
+        q = client(replica)
+        assert stats(q)["total_net_repl_input_bytes"] == 0
+        assert q.execute_command("REPLICAOF", primary.host, str(primary.port)) == b"OK"
+        wait_until(lambda: caught_up(p, q), what="the full sync")
+        _writes(p, "a")
+        wait_until(lambda: caught_up(p, q), what="the stream")
+        sent = stats(p)["total_net_repl_output_bytes"]
+        assert sent > 1000
+        assert stats(q)["total_net_repl_input_bytes"] == sent
+        assert stats(p)["total_net_repl_input_bytes"] == 0
+        q.execute_command("CONFIG", "RESETSTAT")
+        assert stats(q)["total_net_repl_input_bytes"] == 0

@@ -262,3 +262,93 @@ def test_replica_reconnects_to_a_restarted_primary():
         wait_until(lambda: caught_up(p2, q), what="the replica to follow the new primary")
         assert q.get("before") is None and q.get("after") == b"2"
         assert repl_info(q)["master_replid"] != old_id
+
+
+def test_replica_loading_serves_loading_and_info():
+    """While a replica loads the snapshot (made slow by key-load-delay: 40 keys x 50 ms), its event
+    loop serves: INFO shows loading:1 and the loading_* fields, a command without the `loading` flag
+    gets -LOADING (PING too, as in Redis), ECHO and MULTI/EXEC of it answer; writes made meanwhile
+    follow once the snapshot is in."""
+    with servers() as start:
+        primary = start("shard")
+        p = client(primary)
+        for i in range(40):
+            p.set(f"k{i}", i)
+        replica = _replica_of(start, primary, "--config", "key-load-delay=50000")
+        conn = RawConnection(replica.host, replica.port)
+        info = wait_until(lambda: (lambda t: t if "\r\nloading:1\r\n" in t else None)(
+            conn.call("INFO", "persistence").decode()), what="loading:1")
+        fields = dict(line.split(":", 1) for line in info.split("\r\n") if ":" in line)
+        assert info.rstrip("\r\n").split("\r\n")[-6].startswith("loading_start_time:")
+        assert int(fields["loading_total_bytes"]) > 100
+        assert float(fields["loading_loaded_perc"]) == 100.0  # parsed at once; converting keys is slow
+        assert conn.call("GET", "k1") == b"-LOADING Redis is loading the dataset in memory\r\n"
+        assert conn.call("PING") == b"-LOADING Redis is loading the dataset in memory\r\n"  # no `loading` flag
+        assert conn.call("MULTI") == b"+OK\r\n"
+        assert conn.call("ECHO", "x") == b"+QUEUED\r\n"
+        assert conn.call("EXEC") == b"*1\r\n$1\r\nx\r\n"
+        t0 = time.monotonic()
+        assert conn.call("ECHO", "y") == b"$1\r\ny\r\n"
+        assert time.monotonic() - t0 < 0.5
+        assert repl_info(client(replica))["master_sync_in_progress"] == 1
+        p.set("during", "1")
+        p.incr("k0")
+        q = client(replica)
+        wait_until(lambda: caught_up(p, q), what="the end of loading")
+        assert "\r\nloading:0\r\n" in conn.call("INFO", "persistence").decode()
+        assert "loading_start_time" not in conn.call("INFO", "persistence").decode()
+        assert q.get("during") == b"1" and q.get("k0") == b"1" and q.dbsize() == 41
+        conn.close()
+
+
+def test_diskless_sync_delay_shares_one_snapshot():
+    """repl-diskless-sync-delay: the snapshot waits for more replicas (here, until
+    repl-diskless-sync-max-replicas of them wait), then one snapshot serves them all; +FULLRESYNC is
+    sent when it starts, so the writes made while they waited are in it."""
+    with servers() as start:
+        primary = start("shard", "--config", "repl-diskless-sync-delay=60",
+                        "--config", "repl-diskless-sync-max-replicas=2")
+        p = client(primary)
+        p.set("before", "1")
+        first = _replica_of(start, primary)
+        wait_until(lambda: repl_info(p).get("slave0", {}).get("state") == "wait_bgsave", what="the first replica")
+        p.set("while-waiting", "1")
+        time.sleep(0.3)
+        assert not link_up(client(first))  # still waiting for a second replica
+        second = start("redis", "--replicaof", primary.host, str(primary.port))
+        q1, q2 = client(first), client(second)
+        wait_until(lambda: caught_up(p, q1) and caught_up(p, q2), what="both replicas")
+        for q in (q1, q2):
+            assert q.get("while-waiting") == b"1" and q.get("before") == b"1"
+        assert stats(p)["sync_full"] == 2
+        p.set("after", "1")
+        wait_until(lambda: caught_up(p, q1) and caught_up(p, q2), what="the stream")
+        assert q1.get("after") == b"1" and q2.get("after") == b"1"
+
+
+def test_diskless_sync_delay_waits():
+    with servers() as start:
+        primary = start("shard", "--config", "repl-diskless-sync-delay=1")
+        p = client(primary)
+        p.set("a", "1")
+        t0 = time.monotonic()
+        q = client(_replica_of(start, primary))
+        wait_until(lambda: caught_up(p, q), what="the delayed sync")
+        assert time.monotonic() - t0 >= 1.0
+        assert q.get("a") == b"1"
+
+
+def test_replica_discards_a_snapshot_whose_link_dropped_while_loading():
+    with servers() as start:
+        primary = start("shard")
+        p = client(primary)
+        for i in range(20):
+            p.set(f"k{i}", i)
+        replica = _replica_of(start, primary, "--config", "key-load-delay=50000")
+        conn = RawConnection(replica.host, replica.port)
+        wait_until(lambda: "\r\nloading:1\r\n" in conn.call("INFO", "persistence").decode(), what="loading:1")
+        primary.stop()
+        wait_until(lambda: "\r\nloading:0\r\n" in conn.call("INFO", "persistence").decode(), what="loading:0")
+        assert conn.call("DBSIZE") == b":0\r\n"  # the snapshot of a lost link is not installed
+        assert "master_link_status:down" in conn.call("INFO", "replication").decode()
+        conn.close()

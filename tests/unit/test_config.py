@@ -8,7 +8,7 @@ def test_defaults_are_amrs():
     s = CacheSpec()
     assert (s.name, s.host, s.port, s.nodes, s.policy, s.ha, s.eviction_policy, s.auth) == (
         "amr", "127.0.0.1", 10000, 3, "oss", True, "volatile-lru", True)
-    assert s.shard_config == {"maxmemory-policy": "volatile-lru"}
+    assert s.shard_config == {"maxmemory-policy": "volatile-lru", "repl-diskless-sync-delay": "0"}
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -521,3 +521,58 @@ def test_stream_v1():
     assert g1.consumers == (StreamConsumer(b"c", 99, 99, ((5, 0),)),)
     # and it is written back as a version-2 stream that reads the same
     assert read_rdb(write_rdb([(0, {b"s": s}, {})])).dbs[0].data[b"s"] == s
+
+
+# --- stream node layout -----------------------------------------------------------------------------
+
+
+def test_stream_node_layout_round_trips_with_deleted_stand_ins():
+    """The writer follows Stream.nodes: live entries under each node's master ID, and stand-ins for
+    its deleted entries filling it to lp_bytes; the reader gives the same layout back."""
+    from amr_emulator.protocol.rdb import StreamNode
+
+    first = write_rdb([(0, {b"s": Stream([(i, 1, [b"f", b"v" * i]) for i in range(1, 40)], 39, (39, 1))}, {})])
+    laid = read_rdb(first).dbs[0].data[b"s"].nodes
+    assert [(n.master_id, n.count, n.deleted) for n in laid] == [((1, 1), 39, 0)]
+    # the same entries as a Redis node would hold them after 25 deletions, the last appended among them
+    entries = [(i, 1, [b"f", b"v" * i]) for i in range(1, 40) if i % 2 or i > 50]
+    for size in (laid[0].lp_bytes + 300, laid[0].lp_bytes + 1001, laid[0].lp_bytes + 257):
+        node = StreamNode((0, 5), (b"f",), len(entries), 25, (41, 0), size)
+        s = Stream(entries, len(entries), (41, 0), (1, 1), (41, 0), 64, (), (node,))
+        back = read_rdb(write_rdb([(0, {b"s": s}, {})])).dbs[0].data[b"s"]
+        assert back == s
+        assert back.nodes == (node,)
+
+
+@pytest.mark.parametrize("n_deleted", [1, 2, 7])
+def test_deleted_stand_ins_fill_any_room(n_deleted):
+    from amr_emulator.protocol.rdb.encodings import _lp_entry
+    from amr_emulator.protocol.rdb.writer import _deleted_entries
+
+    deltas = [(0, 0)] * (n_deleted - 1) + [(3, 70000)]
+    base = sum(len(_lp_entry(e)) for e in [1, 0, 0, 0, 4]) * (n_deleted - 1) + sum(
+        len(_lp_entry(e)) for e in [1, 3, 70000, 0, 4])
+    assert _deleted_entries(deltas, base - 1) is None
+    for room in list(range(base, base + 300)) + [base + 4100, base + 20000, base + 70000]:
+        entries = _deleted_entries(deltas, room)
+        assert sum(len(_lp_entry(e)) for entry in entries for e in entry) == room
+        for entry in entries:
+            assert entry[0] & 3 == 1  # DELETED, not SAMEFIELDS
+            assert entry[-1] == 4 + 2 * entry[3]  # lp-count: fields + values + 4
+
+
+def test_idle_then_string_fast_path_agrees_with_the_general_one():
+    """IDLE (6- and 14-bit lengths) before short strings, long strings, other types, an expiry or a
+    duplicate: the inlined path and the general one give the same result."""
+    body = (b"\xf8\x05\x00\x01a\x01b"  # 6-bit idle, short string: inlined
+            b"\xf8\x41\x02\x00\x01c\x01d"  # 14-bit idle (258)
+            b"\xf8\x80\x00\x01\x00\x00\x00\x01e\x01f"  # 32-bit idle: general path
+            b"\xf8\x07\x00\x01g\x40\x40" + b"v" * 64 +  # a value of 64 bytes: general path
+            b"\xf8\x09\x01\x01l\x01\x01x"  # a list: general path
+            b"\xfc" + struct.pack("<q", 42) + b"\xf8\x03\x00\x01m\x01n")  # expiry then idle
+    db = read_rdb(_file(body)).dbs[0]
+    assert db.data == {b"a": b"b", b"c": b"d", b"e": b"f", b"g": b"v" * 64, b"l": [b"x"], b"m": b"n"}
+    assert db.idle == {b"a": 5, b"c": 258, b"e": 65536, b"g": 7, b"l": 9, b"m": 3}
+    assert db.expires == {b"m": 42}
+    with pytest.raises(RdbError, match="duplicate key"):
+        read_rdb(_file(b"\x00\x01a\x01b\xf8\x05\x00\x01a\x01c"))

@@ -67,6 +67,8 @@ def test_zones_keep_copies_apart():
 
 def test_sku():
     assert sku_lookup("B10") == ("Balanced_B10", 12, 4, 2)
+    assert sku_lookup("m2000") == ("MemoryOptimized_M2000", 1920, 256, 192)
+    assert sku_lookup("FlashOptimized_A250") == ("FlashOptimized_A250", 240, 8, 6)
     t = plan(sku="Balanced_B10", shard_ports=ports())
     assert len(t.partitions) == 2
     assert t.shard_config["maxmemory"] == str(6 * 1024 ** 3)   # 12 GB over 2 primaries

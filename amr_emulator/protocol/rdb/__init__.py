@@ -12,13 +12,13 @@ from struct import unpack_from
 from .crc64 import crc64
 from .functions import FUNCTION_PAYLOAD_VERSION, FunctionPayloadError, function_dump_payload, read_function_payload
 from .lzf import LzfError, lzf_compress, lzf_decompress
-from .model import (RdbDatabase, RdbError, RdbFile, Stream, StreamConsumer, StreamGroup, StreamPendingEntry,
-                    ZSetPairs)
+from .model import (RdbDatabase, RdbError, RdbFile, Stream, StreamConsumer, StreamGroup, StreamNode,
+                    StreamPendingEntry, ZSetPairs)
 from .reader import MAX_VERSION, read_rdb, read_value
 from .writer import RDB_VERSION, dump_payload, encode_length, encode_string, encode_value, write_rdb, write_rdb_to
 
 __all__ = ["crc64", "LzfError", "lzf_compress", "lzf_decompress", "RdbDatabase", "RdbError", "RdbFile", "Stream",
-           "StreamConsumer", "StreamGroup", "StreamPendingEntry", "ZSetPairs", "MAX_VERSION", "read_rdb",
+           "StreamConsumer", "StreamGroup", "StreamNode", "StreamPendingEntry", "ZSetPairs", "MAX_VERSION", "read_rdb",
            "read_value", "RDB_VERSION", "dump_payload", "encode_length", "encode_string", "encode_value",
            "write_rdb", "write_rdb_to", "verify_dump_payload", "load_dump_payload", "FUNCTION_PAYLOAD_VERSION",
            "FunctionPayloadError", "function_dump_payload", "read_function_payload"]

@@ -60,6 +60,22 @@ class StreamGroup:
 
 
 @dataclass(frozen=True)
+class StreamNode:
+    """One macro node (listpack) of a stream as a file lays it out. The reader fills
+    `Stream.nodes` with them so that a loader can keep Redis's node boundaries (XINFO STREAM shows
+    the radix tree's size; approximate trimming removes whole nodes); the writer, given them, writes
+    the live entries in the same nodes, and stand-ins flagged deleted for the deleted ones (whose
+    contents are not kept) filling the node to `lp_bytes`."""
+
+    master_id: StreamID  # the node's key: the ID of the first entry ever appended to it
+    fields: tuple  # the master entry's field names
+    count: int  # live entries
+    deleted: int  # entries flagged deleted
+    last_id: StreamID  # the ID of the node's last entry, deleted or not
+    lp_bytes: int  # the listpack's size in bytes
+
+
+@dataclass(frozen=True)
 class Stream:
     """A stream key.
 
@@ -70,6 +86,8 @@ class Stream:
     max_deleted_entry_id: greatest ID ever deleted (XDEL / XTRIM), (0, 0) if none.
     entries_added: count of every entry ever added (the "offset" consumer group lag is based on).
     groups: consumer groups, in file order (Redis writes them sorted by name).
+    nodes: StreamNode layout (the reader fills it; optional for the writer, which otherwise writes
+    nodes of 100 entries; not part of equality).
 
     Files of RDB type STREAM_LISTPACKS (v1, Redis 5/6) carry no first_id / max_deleted_entry_id /
     entries_added / entries_read: the reader fills first_id from the entries, max_deleted_entry_id
@@ -84,6 +102,7 @@ class Stream:
     max_deleted_entry_id: StreamID = (0, 0)
     entries_added: int = 0
     groups: tuple = ()
+    nodes: tuple = field(default=(), compare=False)
 
     TYPE_NAME = b"stream"
 

@@ -11,7 +11,7 @@ from struct import unpack_from
 from .crc64 import crc64
 from .encodings import intset_decode, listpack_decode, ziplist_decode, zipmap_decode
 from .lzf import LzfError, lzf_decompress
-from .model import (RdbDatabase, RdbError, RdbFile, Stream, StreamConsumer, StreamGroup,
+from .model import (RdbDatabase, RdbError, RdbFile, Stream, StreamConsumer, StreamGroup, StreamNode,
                     StreamPendingEntry, ZSetPairs)
 
 MAX_VERSION = 12
@@ -271,6 +271,7 @@ class _Reader:
 
     def stream(self, t: int) -> Stream:
         entries = []
+        nodes = []
         prev_key = None
         for _ in range(self.length()):
             key = self.string()
@@ -280,11 +281,12 @@ class _Reader:
                 self.fail("stream node keys out of order")
             prev_key = key
             base_ms, base_seq = unpack_from(">QQ", key)
-            lp = listpack_decode(self.string())
+            raw = self.string()
+            lp = listpack_decode(raw)
             if not lp:
                 self.fail("empty listpack inside a stream")
             try:
-                self._stream_node(lp, base_ms, base_seq, entries)
+                nodes.append(self._stream_node(lp, base_ms, base_seq, entries, len(raw)))
             except (IndexError, TypeError, ValueError) as e:
                 if isinstance(e, RdbError):
                     raise
@@ -343,9 +345,12 @@ class _Reader:
             groups.append(StreamGroup(name, g_last, entries_read, tuple(pending), tuple(consumers)))
         if len({g.name for g in groups}) != len(groups):
             self.fail("duplicated consumer group name")
-        return Stream(entries, length, last_id, first_id, max_deleted, entries_added, tuple(groups))
+        return Stream(entries, length, last_id, first_id, max_deleted, entries_added, tuple(groups), tuple(nodes))
 
-    def _stream_node(self, lp: list, base_ms: int, base_seq: int, out: list) -> None:
+    def _stream_node(self, lp: list, base_ms: int, base_seq: int, out: list, lp_bytes: int) -> StreamNode:
+        """Append the node's live entries to `out`; the node's layout."""
+        before = len(out)
+        eid = (base_ms, base_seq)
         nfields = lp[2]
         master_fields = [_num(f) for f in lp[3:3 + nfields]]
         i = 3 + nfields
@@ -376,6 +381,8 @@ class _Reader:
                 if out and (out[-1][0], out[-1][1]) >= eid:
                     self.fail("stream entries out of order")
                 out.append((eid[0], eid[1], fv))
+        return StreamNode((base_ms, base_seq), tuple(master_fields), len(out) - before,
+                          lp[1] if type(lp[1]) is int else 0, eid, lp_bytes)
 
 
 def _estimate_entries_read(gid, length, last_id, first_id, entries_added) -> int:
@@ -396,8 +403,9 @@ def _estimate_entries_read(gid, length, last_id, first_id, entries_added) -> int
     return -1
 
 
-def read_rdb(data) -> RdbFile:
-    """Parse a whole RDB file."""
+def read_rdb(data, progress: list | None = None) -> RdbFile:
+    """Parse a whole RDB file. `progress`, a list, receives the reader: its `pos` (bytes parsed so
+    far) may be read meanwhile from another thread (INFO's loading_loaded_bytes)."""
     buf = bytes(data)
     if len(buf) < 9 or buf[:5] != b"REDIS":
         raise RdbError("not an RDB file (wrong signature)")
@@ -408,6 +416,8 @@ def read_rdb(data) -> RdbFile:
     if version < 1 or version > MAX_VERSION:
         raise RdbError("can't handle RDB format version %d" % version)
     r = _Reader(buf, 9)
+    if progress is not None:
+        progress.append(r)
     aux: dict = {}
     dbs: dict = {}
     functions: list = []
@@ -442,6 +452,30 @@ def read_rdb(data) -> RdbFile:
                 r.fail("duplicate key %r" % key[:64])
             data[key] = r.string()
             continue
+        if op == OP_IDLE and expire == -1 and freq is None and p + 4 < end:
+            # an LRU idle time, then a short string: what a Redis with an LRU policy writes per key
+            b = buf[p + 1]
+            if b < 0x40:
+                idle_s, q = b, p + 2
+            elif b < 0x80:
+                idle_s, q = (b & 0x3F) << 8 | buf[p + 2], p + 3
+            else:
+                q = 0
+            if q and buf[q] == T_STRING and q + 2 < end:
+                kl = buf[q + 1]
+                ke = q + 2 + kl
+                if kl < 64 and ke < end:
+                    vl = buf[ke]
+                    ve = ke + 1 + vl
+                    if vl < 64 and ve <= end:
+                        key = buf[q + 2:ke]
+                        data = db.data
+                        if key in data:
+                            r.fail("duplicate key %r" % key[:64])
+                        data[key] = buf[ke + 1:ve]
+                        db.idle[key] = idle_s
+                        r.pos = ve
+                        continue
         if op == OP_EOF:
             break
         if op == OP_SELECTDB:

@@ -2,8 +2,8 @@
 
 Values are written in the plain encodings (string, list, set, hash, sorted set with binary
 doubles) that every Redis since 4.0 loads, converting them to its compact encodings itself when
-they are small; streams as STREAM_LISTPACKS_2 (one listpack per 100 entries, as
-stream-node-max-entries). Strings that are canonical 32-bit integers are int-encoded, as Redis does;
+they are small; streams as STREAM_LISTPACKS_2 (in the macro nodes `Stream.nodes` gives, else one listpack
+per 100 entries, as stream-node-max-entries). Strings that are canonical 32-bit integers are int-encoded, as Redis does;
 LZF compression of strings longer than 20 bytes is optional (`compress=True`): pure-Python LZF is
 slow, and Redis loads uncompressed strings alike.
 """
@@ -13,7 +13,7 @@ from collections import deque
 from struct import pack
 
 from .crc64 import crc64
-from .encodings import canonical_int, listpack_encode
+from .encodings import _lp_entry, canonical_int, listpack_encode
 from .lzf import lzf_compress
 from .model import RdbError, Stream, ZSetPairs
 from .reader import (OP_EOF, OP_FUNCTION2, OP_RESIZEDB, OP_SELECTDB, T_HASH, T_LIST, T_SET, T_STREAM_LISTPACKS_2,
@@ -66,22 +66,87 @@ def _ms(t: int) -> bytes:
     return pack("<q", t)
 
 
-def _encode_stream(s: Stream, out: list, es, v3: bool) -> int:
+def _stream_nodes(s: Stream) -> list:
+    """[(master_id, master_fields, entries, StreamNode or None)] per macro node: `s.nodes` when they
+    account for every entry (nodes without live entries are left out), else nodes of 100 entries."""
     entries = s.entries
-    nodes = [entries[i:i + STREAM_NODE_MAX_ENTRIES] for i in range(0, len(entries), STREAM_NODE_MAX_ENTRIES)]
+    layout = s.nodes
+    if layout and sum(n.count for n in layout) == len(entries):
+        out = []
+        k = 0
+        for n in layout:
+            if n.count:
+                out.append((n.master_id, n.fields, entries[k:k + n.count], n))
+                k += n.count
+        return out
+    out = []
+    for i in range(0, len(entries), STREAM_NODE_MAX_ENTRIES):
+        node = entries[i:i + STREAM_NODE_MAX_ENTRIES]
+        out.append(((node[0][0], node[0][1]), node[0][2][0::2], node, None))
+    return out
+
+
+_FLAGS_DELETED = (1, 129, 4097, 32769)  # the DELETED flag in an element of 2, 3, 4, 5 bytes
+
+
+def _deleted_entries(deltas: list, room: int) -> list | None:
+    """Entries (lists of listpack elements) flagged deleted, one per (ms delta, seq delta) of `deltas`,
+    taking exactly `room` bytes; None when they cannot. A node's deleted entries are not kept, only
+    their number and the bytes they took: these stand in for them, so that Redis, loading the node,
+    counts its entries and bytes as it would its own (and closes it at the same append). Each is a
+    deleted entry without fields; one grows to fill the room, through a wider flags element (1-3
+    bytes more; Redis reads only the flags' DELETED and SAMEFIELDS bits) or a field and a value."""
+    out = []
+    for dm, ds in deltas:
+        out.append([1, dm, ds, 0, 4])
+    extra = room - sum(len(_lp_entry(e)) for entry in out for e in entry)
+    if extra < 0:
+        return None
+    if 0 < extra < 4:
+        out[0][0] = _FLAGS_DELETED[extra]
+    elif extra >= 4:
+        for sf in range(2, 66):  # a field name of sf bytes (b"x" * (sf - 2)), a value of the rest
+            sv = extra - sf
+            for n in range(max(0, sv - 11), max(0, sv - 1)):
+                value = b"x" * n
+                if len(_lp_entry(value)) == sv:
+                    out[0] = [1, out[0][1], out[0][2], 1, b"x" * (sf - 2), value, 6]
+                    return out
+        return None
+    return out
+
+
+def _encode_stream(s: Stream, out: list, es, v3: bool) -> int:
+    nodes = _stream_nodes(s)
     out.append(encode_length(len(nodes)))
-    for node in nodes:
-        base_ms, base_seq = node[0][0], node[0][1]
-        master_fields = node[0][2][0::2]
+    for (base_ms, base_seq), master_fields, node, layout in nodes:
+        master_fields = list(master_fields)
         nf = len(master_fields)
         lp = [len(node), 0, nf, *master_fields, 0]
         for ms, seq, fv in node:
-            fields = fv[0::2]
+            fields = list(fv[0::2])
             if fields == master_fields:
                 values = fv[1::2]
                 lp += [2, ms - base_ms, seq - base_seq, *values, nf + 3]
             else:
                 lp += [0, ms - base_ms, seq - base_seq, len(fields), *fv, 2 * len(fields) + 4]
+        if layout is not None and layout.deleted:
+            # stand-ins for the deleted entries: first, at the master ID (what a trim by MINID
+            # decides is unchanged: deleted entries are skipped), and one at the node's last ID
+            # when the entry appended last was deleted (a trim compares the node's last entry)
+            n_del = layout.deleted
+            last = layout.last_id
+            tail = 1 if (last[0], last[1]) > (node[-1][0], node[-1][1]) else 0
+            deltas = [(0, 0)] * (n_del - tail) + [(last[0] - base_ms, last[1] - base_seq)] * tail
+            lp[1] = n_del
+            stand = _deleted_entries(deltas, layout.lp_bytes - len(listpack_encode(lp)))
+            if stand is None:
+                lp[1] = 0  # cannot match the size: the node without its deleted entries
+            else:
+                for entry in stand[n_del - tail:]:
+                    lp += entry
+                head = 4 + nf
+                lp[head:head] = [e for entry in stand[:n_del - tail] for e in entry]
         out.append(encode_string(_stream_id((base_ms, base_seq))))
         out.append(encode_string(listpack_encode(lp)))
     out.append(encode_length(s.length))
