@@ -15,7 +15,8 @@ structure offering `to_rdb_stream()`); `from_codec` builds the shard's from the 
 with `shard.structures.stream.from_rdb_stream`, which keeps the file's macro nodes).
 
 Function libraries: when the server has `rdb_functions()` (the library sources) it is saved; when it
-has `rdb_load_functions(list_of_sources)`, loading calls it (the functions family provides both).
+has `rdb_load_functions(list_of_sources, flush, merge)`, loading calls it (Server has both, over
+scripting.py's engine).
 """
 from __future__ import annotations
 
@@ -223,19 +224,19 @@ def install_loaded(server, prepared: Prepared, flush: bool = True, merge: bool =
     function library, a duplicate key) before any change."""
     st = state(server)
     new = prepared.dbs
-    load_functions = getattr(server, "rdb_load_functions", None)
-    if load_functions is not None:
-        load_functions(prepared.functions)  # raises before any change if a library is bad
-    elif flush:
-        st.functions = list(prepared.functions)
-    else:
-        st.functions = st.functions + [f for f in prepared.functions if f not in st.functions]
     if not flush and not merge:
         for dbid, (data_out, _) in new.items():
             present = server.dbs[dbid].data
             for key in data_out:
                 if key in present:
                     raise RdbError("duplicate key %r in database %d" % (key[:64], dbid))
+    load_functions = getattr(server, "rdb_load_functions", None)
+    if load_functions is not None:
+        load_functions(prepared.functions, flush, merge)  # raises before any change if a library is bad
+    elif flush:
+        st.functions = list(prepared.functions)
+    else:
+        st.functions = st.functions + [f for f in prepared.functions if f not in st.functions]
     for db in server.dbs:
         data_out, expires_out = new.get(db.id, ({}, {}))
         if flush:

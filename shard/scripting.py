@@ -17,8 +17,9 @@ one for FUNCTION libraries (`FunctionEngine`). Both are set up by the same Lua b
 `redis.call` runs a command through the shard's own handlers on a script client (a Client that is
 not connected), with the checks of Redis's scriptCall (unknown command, arity, noscript, writes in a
 read-only script, OOM, READONLY replica). Effects are replicated, not the script: each write the
-script makes is collected and handed to `server.propagate` at the end, wrapped in MULTI/EXEC when
-there are several (Redis 7's effects replication).
+script makes goes to `server.propagate` (unless redis.set_repl took REPL_REPLICA away) between
+`server.propagate_begin()` and `propagate_end()`, so that several reach replicas as one MULTI ... EXEC,
+with the SELECTs inside it (Redis 7's effects replication; in a transaction, EXEC's own batch).
 
 Long scripts (busy-reply-threshold, alias lua-time-limit): a Lua count hook fires every 100000
 instructions and calls `ScriptRun.interrupt`. Past the threshold the script is "timed out" and the hook
@@ -26,7 +27,7 @@ serves the other clients itself (busy.py), since the event loop is held by this 
 `-BUSY ...` except for the allow_busy commands (SCRIPT KILL, FUNCTION KILL, ...). A kill makes the hook
 raise the kill error (then on every line, so pcall cannot swallow it).
 
-FUNCTION DUMP / RESTORE payloads are in function_payload.py.
+FUNCTION DUMP / RESTORE payloads are built and read by the RDB codec (amr_emulator.protocol.rdb.functions).
 """
 from __future__ import annotations
 
@@ -759,7 +760,7 @@ class ScriptRun:
     """scriptRunCtx: the caller, the script client, the flags of this run, the effects to replicate."""
 
     __slots__ = ("engine", "server", "caller", "sc", "name", "is_eval", "read_only", "allow_oom", "oom_at_start",
-                 "write_dirty", "killed", "timed_out", "repl_flags", "effects", "start", "threshold", "argv",
+                 "write_dirty", "killed", "timed_out", "repl_flags", "start", "threshold", "argv",
                  "entry", "caller_argv", "cluster", "cross_slot", "slot")
 
     def __init__(self, engine, caller, sc, name: str, flags: int, ro: bool, is_eval: bool):
@@ -777,7 +778,6 @@ class ScriptRun:
         self.killed = False
         self.timed_out = False
         self.repl_flags = PROPAGATE_AOF | PROPAGATE_REPL
-        self.effects: list = []
         self.start = monotonic()
         self.threshold = _busy_threshold(server)
         self.argv = None  # the command being run (FUNCTION STATS)
@@ -862,7 +862,7 @@ class ScriptRun:
         return None
 
     def _run(self, argv):
-        """call() for the script client: the handler, stats, monitors, and the effects kept."""
+        """call() for the script client: the handler, stats, monitors, and the effects propagated."""
         entry = self.entry
         sc = self.sc
         server = self.server
@@ -892,28 +892,14 @@ class ScriptRun:
         if server.dirty != dirty or sc.rewritten is not None:
             rewritten = sc.rewritten
             sc.rewritten = None
-            if self.repl_flags:
+            if self.repl_flags & PROPAGATE_REPL:  # (there is no AOF: REPL_AOF alone replicates nothing)
                 dbid = sc.db.id
                 if rewritten is None:
-                    self.effects.append((dbid, list(argv)))
+                    server.propagate(dbid, list(argv))
                 else:
                     for effect in rewritten:
-                        self.effects.append((dbid, effect))
+                        server.propagate(dbid, effect)
         return result
-
-    def propagate(self) -> None:
-        effects = self.effects
-        if not effects:
-            return
-        server = self.server
-        wrap = len(effects) > 1 and not self.caller.in_exec
-        dbid0 = effects[0][0]
-        if wrap:
-            server.propagate(dbid0, [b"MULTI"])
-        for dbid, argv in effects:
-            server.propagate(dbid, argv)
-        if wrap:
-            server.propagate(effects[-1][0], [b"EXEC"])
 
     # the count hook
     def interrupt(self):
@@ -1003,6 +989,7 @@ def run_script(engine, caller, sc, fn, keys, args, name: str, flags: int, ro: bo
     engine.run = run
     server.script_run = run
     hooked = run.threshold > 0
+    server.propagate_begin()  # the script's effects (and keys expired meanwhile): one MULTI ... EXEC
     try:
         ok, value = engine.run_lua(fn, hooked, is_eval, len(keys), *keys, *args)
         if ok:
@@ -1017,7 +1004,7 @@ def run_script(engine, caller, sc, fn, keys, args, name: str, flags: int, ro: bo
         if run.timed_out:
             restore_termination(server)
             adopt_busy_clients(server)
-    run.propagate()
+        server.propagate_end()
     caller.propagate_as()  # the script is replicated by its effects, never itself
     return reply
 
@@ -1334,3 +1321,31 @@ def get_function_engine(server) -> FunctionEngine:
     if e is None:
         e = server.function_engine = FunctionEngine(server)
     return e
+
+
+def rdb_libraries(server) -> list:
+    """The sources of the function libraries, for an RDB file (in creation order)."""
+    engine = getattr(server, "function_engine", None)
+    return [] if engine is None else [lib.code for lib in engine.libraries.values()]
+
+
+def load_rdb_libraries(server, sources, flush: bool = True, merge: bool = False) -> None:
+    """The function libraries of an RDB file (rdbFunctionLoad), compiled in a new engine that replaces
+    the server's only when every one is good; RdbError otherwise. flush: the file's libraries replace
+    the present ones (as emptyData before a load); else they join them, a library of the same name
+    being an error, or replaced with merge (RDBFLAGS_ALLOW_DUP)."""
+    from amr_emulator.protocol.rdb import RdbError
+
+    old = getattr(server, "function_engine", None)
+    if not sources and (not flush or old is None or not old.libraries):
+        return
+    fresh = FunctionEngine(server)
+    try:
+        if not flush and old is not None:
+            for lib in old.libraries.values():
+                fresh.link(fresh.create_library(lib.code, 0), False)
+        for code in sources:
+            fresh.link(fresh.create_library(code, 0, replace=merge), merge)
+    except RespError as e:
+        raise RdbError("cannot load a function library: %s" % e.message) from None
+    server.function_engine = fresh

@@ -213,6 +213,17 @@ class Server:
         if self.propagating:
             self.repl.feed(dbid, argv)
 
+    # --- function libraries in RDB files (persistence.py) ---------------------------------------
+    def rdb_functions(self) -> list:
+        from .scripting import rdb_libraries
+
+        return rdb_libraries(self)
+
+    def rdb_load_functions(self, sources: list, flush: bool = True, merge: bool = False) -> None:
+        from .scripting import load_rdb_libraries
+
+        load_rdb_libraries(self, sources, flush, merge)
+
     def propagate_begin(self) -> None:
         """Effects until propagate_end belong to one transaction (EXEC, a script): more than one
         are wrapped in MULTI ... EXEC in the stream, as Redis's propagatePendingCommands."""

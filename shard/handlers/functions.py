@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from amr_emulator.protocol import errors
 from amr_emulator.protocol.errors import RespError
+from amr_emulator.protocol.rdb import (FunctionPayloadError, function_dump_payload, read_function_payload,
+                                       verify_dump_payload)
 from amr_emulator.protocol.resp import OK, RespSet, Simple, string2ll
 
-from .. import function_payload, scripting
+from .. import scripting
 from ..glob import glob_match
 from . import command, help_reply
 
@@ -118,7 +120,12 @@ def function_list_command(c, argv):
 
 @command("function|dump")
 def function_dump_command(c, argv):
-    return function_payload.dump_functions(scripting.get_function_engine(c.server).libraries.values())
+    return function_dump_payload([lib.code for lib in scripting.get_function_engine(c.server).libraries.values()])
+
+
+_RESTORE_ERRORS = {"pre-ga": "ERR Pre-GA function format not supported",
+                   "type": "ERR given type is not a function",
+                   "load": "ERR failed loading the given functions payload"}
 
 
 @command("function|restore")
@@ -131,9 +138,12 @@ def function_restore_command(c, argv):
         if policy not in (b"append", b"replace", b"flush"):
             raise RespError("ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.")
     data = argv[2]
-    if not function_payload.verify_payload(data):
+    if not verify_dump_payload(data):
         raise RespError("ERR DUMP payload version or checksum are wrong")
-    codes = function_payload.parse_function_payload(data)
+    try:
+        codes = read_function_payload(data)
+    except FunctionPayloadError as e:
+        raise RespError(_RESTORE_ERRORS[e.kind]) from None
     server = c.server
     engine = scripting.get_function_engine(server)
     # compile every library in a new engine state first: nothing changes if one fails

@@ -259,7 +259,8 @@ def test_script_keyspace_notifications(r):
 
 
 def test_effects_are_replicated_not_the_script():
-    """What the shard hands to its replication hook: the writes, in MULTI/EXEC, never EVAL itself."""
+    """What the shard hands to its replication hooks: the writes, between propagate_begin and
+    propagate_end (the replication layer wraps several in MULTI/EXEC), never EVAL itself."""
     from shard.dispatch import process_command
     from shard.server import Server
     from shard.session import Client
@@ -272,17 +273,26 @@ def test_effects_are_replicated_not_the_script():
         def propagate(self, dbid, argv):
             self.effects.append((dbid, [bytes(a) for a in argv]))
 
+        def propagate_begin(self):
+            self.effects.append((-1, [b"begin"]))
+
+        def propagate_end(self):
+            if self.effects[-1] == (-1, [b"begin"]):
+                self.effects.pop()  # nothing in between
+            else:
+                self.effects.append((-1, [b"end"]))
+
     server = Recording(port=0)
     c = Client(server)
     process_command(c, [b"EVAL", b"redis.call('set', KEYS[1], 'v', 'EX', '100'); redis.call('incr', 'n'); "
                                  b"redis.call('get', 'n')", b"1", b"k"])
     names = [argv[0].lower() for _, argv in server.effects]
-    assert names == [b"multi", b"set", b"incr", b"exec"]
+    assert names == [b"begin", b"set", b"incr", b"end"]
     set_effect = server.effects[1][1]
     assert [set_effect[0].lower()] + set_effect[1:3] == [b"set", b"k", b"v"] and set_effect[3].upper() == b"PXAT"
     server.effects.clear()
     process_command(c, [b"EVAL", b"return redis.call('incr', 'n')", b"0"])
-    assert server.effects == [(0, [b"incr", b"n"])]
+    assert server.effects == [(-1, [b"begin"]), (0, [b"incr", b"n"]), (-1, [b"end"])]
     server.effects.clear()
     process_command(c, [b"EVAL", b"redis.set_repl(redis.REPL_NONE); redis.call('incr', 'n')", b"0"])
     process_command(c, [b"EVAL", b"return redis.call('get', 'n')", b"0"])

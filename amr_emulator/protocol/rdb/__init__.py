@@ -3,12 +3,14 @@ version 10) and DUMP payloads. See model.py for the values it reads and writes.
 
     read_rdb(data) -> RdbFile          write_rdb(dbs, aux, functions) -> bytes   (write_rdb_to: in pieces)
     dump_payload(value) -> bytes       verify_dump_payload(p) -> bool     load_dump_payload(p) -> value
+    function_dump_payload(codes) -> bytes  read_function_payload(p) -> codes (FUNCTION DUMP / RESTORE)
 """
 from __future__ import annotations
 
 from struct import unpack_from
 
 from .crc64 import crc64
+from .functions import FUNCTION_PAYLOAD_VERSION, FunctionPayloadError, function_dump_payload, read_function_payload
 from .lzf import LzfError, lzf_compress, lzf_decompress
 from .model import (RdbDatabase, RdbError, RdbFile, Stream, StreamConsumer, StreamGroup, StreamNode,
                     StreamPendingEntry, ZSetPairs)
@@ -18,7 +20,8 @@ from .writer import RDB_VERSION, dump_payload, encode_length, encode_string, enc
 __all__ = ["crc64", "LzfError", "lzf_compress", "lzf_decompress", "RdbDatabase", "RdbError", "RdbFile", "Stream",
            "StreamConsumer", "StreamGroup", "StreamNode", "StreamPendingEntry", "ZSetPairs", "MAX_VERSION", "read_rdb",
            "read_value", "RDB_VERSION", "dump_payload", "encode_length", "encode_string", "encode_value",
-           "write_rdb", "write_rdb_to", "verify_dump_payload", "load_dump_payload"]
+           "write_rdb", "write_rdb_to", "verify_dump_payload", "load_dump_payload", "FUNCTION_PAYLOAD_VERSION",
+           "FunctionPayloadError", "function_dump_payload", "read_function_payload"]
 
 
 def verify_dump_payload(payload: bytes, max_version: int = MAX_VERSION, check_crc: bool = True) -> bool:
