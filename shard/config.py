@@ -663,7 +663,7 @@ def _table(cfg_ref: list) -> list:
         N("latency-monitor-threshold", 0, LLONG_MAX, 0, apply=_attr("latency_monitor_threshold")),
         N("proto-max-bulk-len", 1024 * 1024, LONG_MAX, 512 * 1024 * 1024, numflags=MEMORY,
           apply=_attr("proto_max_bulk_len")),
-        N("stream-node-max-entries", 0, LLONG_MAX, 100),
+        N("stream-node-max-entries", 0, LLONG_MAX, 100, apply=_attr("stream_node_max_entries")),
         N("repl-backlog-size", 1, LLONG_MAX, 1024 * 1024, numflags=MEMORY),
         # unsigned long long
         U("maxmemory", 0, ULLONG_MAX, 0, numflags=MEMORY, apply=_attr("maxmemory")),
@@ -679,7 +679,7 @@ def _table(cfg_ref: list) -> list:
         U("active-defrag-ignore-bytes", 1, LLONG_MAX, 100 << 20, numflags=MEMORY),
         U("hash-max-listpack-value", 0, LONG_MAX, 64, alias="hash-max-ziplist-value", numflags=MEMORY,
           apply=_attr("hash_max_listpack_value")),
-        U("stream-node-max-bytes", 0, LONG_MAX, 4096, numflags=MEMORY),
+        U("stream-node-max-bytes", 0, LONG_MAX, 4096, numflags=MEMORY, apply=_attr("stream_node_max_bytes")),
         U("zset-max-listpack-value", 0, LONG_MAX, 64, alias="zset-max-ziplist-value", numflags=MEMORY,
           apply=_attr("zset_max_listpack_value")),
         U("hll-sparse-max-bytes", 0, LONG_MAX, 3000, numflags=MEMORY),

@@ -34,10 +34,11 @@ NO_REPLY = _NoReply()
 class Blocked(Exception):
     """Raised by a blocking handler that found nothing to serve: park the client on `keys`."""
 
-    def __init__(self, keys, timeout: float, timeout_reply=None):
+    def __init__(self, keys, timeout: float, timeout_reply=None, unblock_on_nokey: bool = False):
         self.keys = keys
         self.timeout = timeout  # seconds; 0 = forever
         self.timeout_reply = timeout_reply
+        self.unblock_on_nokey = unblock_on_nokey  # re-run also when a key is deleted (XREADGROUP)
 
 
 class Paused(Exception):

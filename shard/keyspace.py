@@ -9,6 +9,7 @@ Values are plain Python objects, one type per Redis type:
 | hash | dict bytes -> bytes |
 | set | set of bytes |
 | zset | structures.zset.ZSet |
+| stream | structures.stream.Stream |
 
 Expiry is lazy (a read of an expired key deletes it, on a primary) plus an active cycle
 (`active_expire_cycle`). Every modification goes through `Database.changed` (or `Client.changed`,
@@ -22,6 +23,8 @@ from time import monotonic
 
 from amr_emulator.protocol import errors
 from amr_emulator.protocol.errors import RespError
+
+from .structures.stream import Stream
 
 # notify-keyspace-events classes (Redis's NOTIFY_* bits)
 NOTIFY_KEYSPACE = 1 << 0  # K
@@ -72,7 +75,7 @@ def keyspace_events_to_string(flags: int) -> str:
     return out
 
 
-TYPE_NAMES = {bytes: b"string", deque: b"list", dict: b"hash", set: b"set"}
+TYPE_NAMES = {bytes: b"string", deque: b"list", dict: b"hash", set: b"set", Stream: b"stream"}
 
 
 def type_name(value) -> bytes:
@@ -148,6 +151,8 @@ class Database:
                 self.server.ready_keys[(self, key)] = None
             if self.server.notify_flags & NOTIFY_NEW:
                 self.server.notify(NOTIFY_NEW, b"new", key, self.id)
+        elif self.blocking and key in self.blocking:  # overwritten: wake XREADGROUP (a deleted key)
+            self.server.ready_keys[(self, key)] = None
         data[key] = value
         if not keep_ttl and self.expires:
             self.expires.pop(key, None)
@@ -159,6 +164,8 @@ class Database:
             return False
         if self.expires:
             self.expires.pop(key, None)
+        if self.blocking and key in self.blocking:  # signalDeletedKeyAsReady (XREADGROUP wakes)
+            self.server.ready_keys[(self, key)] = None
         self.changed(key)
         return True
 
@@ -190,6 +197,8 @@ class Database:
         """Delete an expired key as Redis does: a DEL for replicas, an `expired` notification."""
         self.data.pop(key, None)
         self.expires.pop(key, None)
+        if self.blocking and key in self.blocking:
+            self.server.ready_keys[(self, key)] = None
         server = self.server
         server.stat_expired_keys += 1
         self.changed(key)
@@ -199,6 +208,9 @@ class Database:
     def flush(self) -> int:
         """Remove every key; every WATCH of an existing key is invalidated. The number removed."""
         n = len(self.data)
+        for key in self.blocking:
+            if key in self.data:
+                self.server.ready_keys[(self, key)] = None
         if self.watched:
             for key, clients in self.watched.items():
                 if key in self.data:

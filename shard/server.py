@@ -198,10 +198,11 @@ class Server:
                     if not waiting:
                         continue
                     for c in list(waiting):
-                        if c.blocked is None or c.closing:
+                        st = c.blocked
+                        if st is None or c.closing:
                             continue
-                        if not db.exists(key):
-                            break
+                        if not st.unblock_on_nokey and not db.exists(key):
+                            continue
                         c.retry_blocked()
         finally:
             self._serving_ready = False

@@ -21,9 +21,10 @@ log = logging.getLogger("shard")
 
 
 class BlockState:
-    __slots__ = ("entry", "argv", "db", "keys", "timer", "timeout_reply", "since")
+    __slots__ = ("entry", "argv", "db", "keys", "timer", "timeout_reply", "since", "unblock_on_nokey")
 
-    def __init__(self, entry, argv, db, keys, timeout_reply):
+    def __init__(self, entry, argv, db, keys, timeout_reply, unblock_on_nokey=False):
+        self.unblock_on_nokey = unblock_on_nokey
         self.entry = entry
         self.argv = argv
         self.db = db
@@ -251,7 +252,7 @@ class Client(asyncio.Protocol):
     # --- blocking -----------------------------------------------------------------------------
     def block(self, entry, argv, b: Blocked) -> None:
         server = self.server
-        st = BlockState(entry, argv, self.db, b.keys, b.timeout_reply)
+        st = BlockState(entry, argv, self.db, b.keys, b.timeout_reply, b.unblock_on_nokey)
         self.blocked = st
         for key in b.keys:
             waiting = self.db.blocking.get(key)

@@ -190,3 +190,104 @@ LPOS_RANK_ZERO = ("ERR RANK can't be zero: use 1 to start from the first match, 
 LPOS_COUNT_NEGATIVE = "ERR COUNT can't be negative"
 LPOS_MAXLEN_NEGATIVE = "ERR MAXLEN can't be negative"
 COUNT_NOT_POSITIVE = "ERR count should be greater than 0"
+
+# --- streams (t_stream.c) ---
+STREAM_ID_INVALID = "ERR Invalid stream ID specified as stream command argument"
+XADD_ID_ZERO = "ERR The ID specified in XADD must be greater than 0-0"
+XADD_ID_TOO_SMALL = "ERR The ID specified in XADD is equal or smaller than the target stream top item"
+XADD_ID_EXHAUSTED = "ERR The stream has exhausted the last possible ID, unable to add more items"
+XADD_TOO_LARGE = "ERR Elements are too large to be stored"
+STREAM_MAXLEN_NEGATIVE = "ERR The MAXLEN argument must be >= 0."
+STREAM_LIMIT_NEGATIVE = "ERR The LIMIT argument must be >= 0."
+STREAM_MAXLEN_AND_MINID = "ERR syntax error, MAXLEN and MINID options at the same time are not compatible"
+STREAM_LIMIT_WITHOUT_STRATEGY = "ERR syntax error, LIMIT cannot be used without specifying a trimming strategy"
+XTRIM_NO_STRATEGY = "ERR syntax error, XTRIM must be called with a trimming strategy"
+STREAM_LIMIT_WITHOUT_APPROX = "ERR syntax error, LIMIT cannot be used without the special ~ option"
+STREAM_INVALID_START = "ERR invalid start ID for the interval"
+STREAM_INVALID_END = "ERR invalid end ID for the interval"
+XREAD_GROUP_OPTION = "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead."
+XREAD_NOACK_OPTION = "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead."
+XREADGROUP_NO_GROUP = "ERR Missing GROUP option for XREADGROUP"
+XREADGROUP_DOLLAR = ("ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of "
+                     "this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would "
+                     "just return an empty result set.")
+XREADGROUP_PLUS = ("ERR The + ID is meaningless in the context of XREADGROUP: you want to read the history of "
+                   "this consumer by specifying a proper ID, or use the > ID to get new messages. The + ID would "
+                   "just return an empty result set.")
+XREAD_LAST_ID_ZERO = "ERR the stream last element ID is 0-0"
+XREAD_GT_ID = ("ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> "
+               "option.")
+XGROUP_ENTRIESREAD = "ERR value for ENTRIESREAD must be positive or -1"
+XGROUP_NEEDS_KEY = ("ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use "
+                    "the MKSTREAM option to create an empty stream automatically.")
+BUSYGROUP = "BUSYGROUP Consumer Group name already exists"
+XSETID_ENTRIES_ADDED_NEGATIVE = "ERR entries_added must be positive"
+XSETID_SMALLER_THAN_MAXDEL_ARG = "ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id"
+XSETID_SMALLER_THAN_MAXDEL = "ERR The ID specified in XSETID is smaller than current max_deleted_entry_id"
+XSETID_SMALLER_THAN_TOP = "ERR The ID specified in XSETID is smaller than the target stream top item"
+XSETID_ENTRIES_ADDED_SMALL = "ERR The entries_added specified in XSETID is smaller than the target stream length"
+XCLAIM_MIN_IDLE = "ERR Invalid min-idle-time argument for XCLAIM"
+XCLAIM_IDLE = "ERR Invalid IDLE option argument for XCLAIM"
+XCLAIM_TIME = "ERR Invalid TIME option argument for XCLAIM"
+XCLAIM_RETRYCOUNT = "ERR Invalid RETRYCOUNT option argument for XCLAIM"
+XAUTOCLAIM_MIN_IDLE = "ERR Invalid min-idle-time argument for XAUTOCLAIM"
+XAUTOCLAIM_COUNT = "ERR COUNT must be > 0"
+
+
+def _c(b: bytes) -> str:
+    """A client argument inside an error: as C's %s prints it (up to a NUL), on one line."""
+    return _one_line(b.split(b"\0", 1)[0].decode("latin-1"))
+
+
+def xread_unbalanced(xreadgroup: bool) -> str:
+    return ("ERR Unbalanced '%s' list of streams: for each stream key an ID or '%s' must be specified."
+            % (("xreadgroup", ">") if xreadgroup else ("xread", "$")))
+
+
+def nogroup_xreadgroup(key: bytes, group: bytes) -> str:
+    return "NOGROUP No such key '%s' or consumer group '%s' in XREADGROUP with GROUP option" % (_c(key), _c(group))
+
+
+def nogroup_for_key(group: bytes, key: bytes) -> str:
+    return "NOGROUP No such consumer group '%s' for key name '%s'" % (_c(group), _c(key))
+
+
+def nogroup(key: bytes, group: bytes) -> str:
+    return "NOGROUP No such key '%s' or consumer group '%s'" % (_c(key), _c(group))
+
+
+def xclaim_unrecognized(opt: bytes) -> str:
+    return "ERR Unrecognized XCLAIM option '%s'" % _c(opt)
+# --- bitmaps ---
+BIT_OFFSET = "ERR bit offset is not an integer or out of range"
+BIT_VALUE = "ERR bit is not an integer or out of range"
+BITPOS_BIT = "ERR The bit argument must be 1 or 0."
+BITOP_NOT_ONE_KEY = "ERR BITOP NOT must be called with a single source key."
+BITFIELD_TYPE = "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is."
+BITFIELD_OVERFLOW = "ERR Invalid OVERFLOW type specified"
+BITFIELD_RO = "ERR BITFIELD_RO only supports the GET subcommand"
+
+# --- hyperloglog ---
+HLL_NOT_HLL = "WRONGTYPE Key is not a valid HyperLogLog string value."
+HLL_INVALID = "INVALIDOBJ Corrupted HLL object detected"
+HLL_NO_KEY = "ERR The specified key does not exist"
+HLL_NOT_SPARSE = "ERR HLL encoding is not sparse"
+HLL_UNKNOWN_SUB = "ERR Unknown PFDEBUG subcommand '{}'"
+
+# --- geo ---
+GEO_INVALID_PAIR = "ERR invalid longitude,latitude pair %f,%f"
+GEO_UNIT = "ERR unsupported unit provided. please use M, KM, FT, MI"
+GEO_NEED_RADIUS = "ERR need numeric radius"
+GEO_NEGATIVE_RADIUS = "ERR radius cannot be negative"
+GEO_NEED_WIDTH = "ERR need numeric width"
+GEO_NEED_HEIGHT = "ERR need numeric height"
+GEO_NEGATIVE_BOX = "ERR height or width cannot be negative"
+GEO_COUNT = "ERR COUNT must be > 0"
+GEO_DECODE_MEMBER = "ERR could not decode requested zset member"
+GEO_STORE_INCOMPATIBLE = "ERR %s is not compatible with WITHDIST, WITHHASH and WITHCOORD options"
+GEO_NEED_FROM = "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for %s"
+GEO_NEED_BY = "ERR exactly one of BYRADIUS and BYBOX can be specified for %s"
+GEO_ANY_NEEDS_COUNT = "ERR the ANY argument requires COUNT argument"
+
+# --- sort ---
+SORT_NOT_DOUBLE = "ERR One or more scores can't be converted into double"

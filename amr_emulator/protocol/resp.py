@@ -16,6 +16,7 @@ Replies are Python values; the encoders turn them into wire bytes:
 | Simple (a str) | `+` | `+` |
 | list, tuple | `*` | `*` |
 | dict | flat `*` of key, value | `%` |
+| MapPairs (a list of (key, value)) | flat `*` of key, value | `%` (keys may repeat) |
 | RespSet, set, frozenset | `*` | `~` |
 | float | bulk of the shortest text | `,` |
 | bool | `:1` / `:0` | `#t` / `#f` |
@@ -336,6 +337,20 @@ class Push(list):
     __slots__ = ()
 
 
+class MapPairs(list):
+    """A map as a list of (key, value) pairs, for the replies whose keys may repeat (XREAD ... STREAMS
+    k k): a dict would merge them, Redis sends both."""
+
+    __slots__ = ()
+
+
+class HumanDouble(bytes):
+    """A double already written out (addReplyHumanLongDouble): a bulk string in RESP2, a RESP3
+    double (`,text`) in RESP3."""
+
+    __slots__ = ()
+
+
 class _NullArray:
     __slots__ = ()
 
@@ -407,6 +422,10 @@ def encode2(v) -> bytes:
         return b"*-1\r\n"
     if t is bytearray or t is memoryview:
         return encode2(bytes(v))
+    if t is MapPairs:
+        return b"*%d\r\n" % (2 * len(v)) + b"".join([encode2(k) + encode2(x) for k, x in v])
+    if t is HumanDouble:
+        return b"$%d\r\n%b\r\n" % (len(v), v)
     raise TypeError(f"cannot encode {t.__name__} as RESP")
 
 
@@ -447,6 +466,10 @@ def encode3(v) -> bytes:
         return b"$%d\r\n%b\r\n" % (len(b), b)
     if t is bytearray or t is memoryview:
         return encode3(bytes(v))
+    if t is MapPairs:
+        return b"%%%d\r\n" % len(v) + b"".join([encode3(k) + encode3(x) for k, x in v])
+    if t is HumanDouble:
+        return b"," + v + b"\r\n"
     raise TypeError(f"cannot encode {t.__name__} as RESP")
 
 

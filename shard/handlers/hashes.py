@@ -17,12 +17,21 @@ from ..args import format_long_double, long_double_add, parse_long_double
 from ..keyspace import NOTIFY_GENERIC, NOTIFY_HASH
 from ..scan import parse_cursor, scan_generic
 from . import command
+from .keys import lookup_read
 
 _LONG_MAX = 2**63 - 1
 
 
 def _get_hash(c, key: bytes):
     v = c.db.lookup(key)
+    if v is not None and type(v) is not dict:
+        raise RespError(errors.WRONGTYPE)
+    return v
+
+
+def _read_hash(c, key: bytes):
+    """lookupKeyRead: as _get_hash, counting hits/misses and sending `keymiss`."""
+    v = lookup_read(c, key)
     if v is not None and type(v) is not dict:
         raise RespError(errors.WRONGTYPE)
     return v
@@ -84,7 +93,7 @@ def hsetnx_command(c, argv):
 
 @command("hget")
 def hget_command(c, argv):
-    h = _get_hash(c, argv[1])
+    h = _read_hash(c, argv[1])
     if h is None:
         return None
     return h.get(argv[2])
@@ -92,7 +101,7 @@ def hget_command(c, argv):
 
 @command("hmget")
 def hmget_command(c, argv):
-    h = _get_hash(c, argv[1])
+    h = _read_hash(c, argv[1])
     if h is None:
         return [None] * (len(argv) - 2)
     get = h.get
@@ -101,19 +110,19 @@ def hmget_command(c, argv):
 
 @command("hexists")
 def hexists_command(c, argv):
-    h = _get_hash(c, argv[1])
+    h = _read_hash(c, argv[1])
     return 1 if h is not None and argv[2] in h else 0
 
 
 @command("hlen")
 def hlen_command(c, argv):
-    h = _get_hash(c, argv[1])
+    h = _read_hash(c, argv[1])
     return 0 if h is None else len(h)
 
 
 @command("hstrlen")
 def hstrlen_command(c, argv):
-    h = _get_hash(c, argv[1])
+    h = _read_hash(c, argv[1])
     if h is None:
         return 0
     v = h.get(argv[2])
@@ -122,20 +131,20 @@ def hstrlen_command(c, argv):
 
 @command("hgetall")
 def hgetall_command(c, argv):
-    h = _get_hash(c, argv[1])
+    h = _read_hash(c, argv[1])
     # a copy: inside EXEC the reply is encoded after the later commands ran
     return {} if h is None else dict(h)
 
 
 @command("hkeys")
 def hkeys_command(c, argv):
-    h = _get_hash(c, argv[1])
+    h = _read_hash(c, argv[1])
     return [] if h is None else list(h)
 
 
 @command("hvals")
 def hvals_command(c, argv):
-    h = _get_hash(c, argv[1])
+    h = _read_hash(c, argv[1])
     return [] if h is None else list(h.values())
 
 
@@ -253,7 +262,7 @@ def _is_listpack(c, h: dict) -> bool:
 def hrandfield_command(c, argv):
     argc = len(argv)
     if argc == 2:
-        h = _get_hash(c, argv[1])
+        h = _read_hash(c, argv[1])
         if h is None:
             return None
         return next(islice(h, random.randrange(len(h)), None))
@@ -269,7 +278,7 @@ def hrandfield_command(c, argv):
         withvalues = True
         if count < -(_LONG_MAX // 2) or count > _LONG_MAX // 2:
             raise RespError(errors.VALUE_OUT_OF_RANGE)
-    h = _get_hash(c, argv[1])
+    h = _read_hash(c, argv[1])
     if h is None or count == 0:
         return []
     n = len(h)
@@ -303,7 +312,7 @@ def hrandfield_command(c, argv):
 def hscan_command(c, argv):
     cursor = parse_cursor(argv[2])
     key = argv[1]
-    h = _get_hash(c, key)
+    h = _read_hash(c, key)
     if h is None:
         return [b"0", []]
     return scan_generic(c, argv, cursor, h, (c.db.id, key, b"hash"), values=h.__getitem__,

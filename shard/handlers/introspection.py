@@ -448,6 +448,9 @@ def value_size(server, value, samples: int) -> int:
             return ROBJ + alloc_size(_lp_bytes(value))
         n = len(value)
         return ROBJ + DICT + 8 * _buckets(n) + _sampled(value, n, samples, lambda m: sds_size(m) + DICT_ENTRY)
+    usage = getattr(value, "memory_usage", None)
+    if usage is not None:  # a structure that estimates itself (streams)
+        return usage()
     enc = object_encoding(server, value)
     items = getattr(value, "items", None)
     if enc == b"listpack" and items is not None:

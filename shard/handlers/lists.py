@@ -22,6 +22,7 @@ from ..args import parse_timeout
 from ..dispatch import Blocked
 from ..keyspace import NOTIFY_GENERIC, NOTIFY_LIST
 from . import command
+from .keys import lookup_read
 
 _LONG_MAX = 2**63 - 1
 _WRONGTYPE = errors.WRONGTYPE
@@ -29,6 +30,14 @@ _WRONGTYPE = errors.WRONGTYPE
 
 def _get_list(c, key: bytes):
     v = c.db.lookup(key)
+    if v is not None and type(v) is not deque:
+        raise RespError(_WRONGTYPE)
+    return v
+
+
+def _read_list(c, key: bytes):
+    """lookupKeyRead: as _get_list, counting hits/misses and sending `keymiss`."""
+    v = lookup_read(c, key)
     if v is not None and type(v) is not deque:
         raise RespError(_WRONGTYPE)
     return v
@@ -181,13 +190,13 @@ def linsert_command(c, argv):
 
 @command("llen")
 def llen_command(c, argv):
-    v = _get_list(c, argv[1])
+    v = _read_list(c, argv[1])
     return 0 if v is None else len(v)
 
 
 @command("lindex")
 def lindex_command(c, argv):
-    v = _get_list(c, argv[1])
+    v = _read_list(c, argv[1])
     if v is None:
         return None
     index = _long(argv[2])
@@ -225,7 +234,7 @@ def _range(v, start: int, end: int) -> list:
 def lrange_command(c, argv):
     start = _long(argv[2])
     end = _long(argv[3])
-    v = _get_list(c, argv[1])
+    v = _read_list(c, argv[1])
     if v is None:
         return []
     return _range(v, start, end)
@@ -256,7 +265,7 @@ def lpos_command(c, argv):
         else:
             raise RespError(errors.SYNTAX)
         j += 1
-    v = _get_list(c, argv[1])
+    v = _read_list(c, argv[1])
     if v is None or elem not in v:
         return [] if count != -1 else None
     n = len(v)

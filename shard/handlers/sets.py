@@ -16,6 +16,7 @@ from amr_emulator.protocol.resp import RespSet, string2ll
 from ..keyspace import NOTIFY_GENERIC, NOTIFY_SET
 from ..scan import parse_cursor, scan_generic
 from . import command
+from .keys import lookup_read
 
 _LONG_MAX = 2**63 - 1
 _SREM_BATCH = 1024  # SPOP with a count replicates SREMs of at most this many members
@@ -24,6 +25,14 @@ _POP_FAST = 4096  # above this size SPOP takes set.pop()'s (hash-seeded, arbitra
 
 def _get_set(c, key: bytes):
     v = c.db.lookup(key)
+    if v is not None and type(v) is not set:
+        raise RespError(errors.WRONGTYPE)
+    return v
+
+
+def _read_set(c, key: bytes):
+    """lookupKeyRead: as _get_set, counting hits/misses and sending `keymiss`."""
+    v = lookup_read(c, key)
     if v is not None and type(v) is not set:
         raise RespError(errors.WRONGTYPE)
     return v
@@ -125,13 +134,13 @@ def smove_command(c, argv):
 
 @command("sismember")
 def sismember_command(c, argv):
-    s = _get_set(c, argv[1])
+    s = _read_set(c, argv[1])
     return 1 if s is not None and argv[2] in s else 0
 
 
 @command("smismember")
 def smismember_command(c, argv):
-    s = _get_set(c, argv[1])
+    s = _read_set(c, argv[1])
     if s is None:
         return [0] * (len(argv) - 2)
     return [1 if m in s else 0 for m in argv[2:]]
@@ -139,13 +148,13 @@ def smismember_command(c, argv):
 
 @command("scard")
 def scard_command(c, argv):
-    s = _get_set(c, argv[1])
+    s = _read_set(c, argv[1])
     return 0 if s is None else len(s)
 
 
 @command("smembers")
 def smembers_command(c, argv):
-    s = _get_set(c, argv[1])
+    s = _read_set(c, argv[1])
     return RespSet() if s is None else RespSet(s)
 
 
@@ -154,10 +163,9 @@ def smembers_command(c, argv):
 
 def _lookup_sets(c, keys) -> list:
     """Every key's set (None if missing), WRONGTYPE if any holds another type."""
-    lookup = c.db.lookup
     out = []
     for k in keys:
-        v = lookup(k)
+        v = lookup_read(c, k)
         if v is not None and type(v) is not set:
             raise RespError(errors.WRONGTYPE)
         out.append(v)
@@ -328,14 +336,14 @@ def srandmember_command(c, argv):
     if argc > 3:
         raise RespError(errors.SYNTAX)
     if argc == 2:
-        s = _get_set(c, argv[1])
+        s = _read_set(c, argv[1])
         return None if s is None else _random_member(s)
     count = string2ll(argv[2])
     if count is None:
         raise RespError(errors.NOT_INTEGER)
     if count < -_LONG_MAX:
         raise RespError(errors.LONG_RANGE)
-    s = _get_set(c, argv[1])
+    s = _read_set(c, argv[1])
     if s is None or count == 0:
         return []
     if count < 0:
@@ -367,7 +375,7 @@ def _is_compact(c, s: set) -> bool:
 def sscan_command(c, argv):
     cursor = parse_cursor(argv[2])
     key = argv[1]
-    s = _get_set(c, key)
+    s = _read_set(c, key)
     if s is None:
         return [b"0", []]
     return scan_generic(c, argv, cursor, s, (c.db.id, key, b"set"), small=_is_compact(c, s))

@@ -35,6 +35,7 @@ from ..keyspace import NOTIFY_GENERIC, NOTIFY_ZSET
 from ..scan import parse_cursor, scan_generic
 from ..structures.zset import ZSet
 from . import command
+from .keys import lookup_read
 
 _LONG_MAX = 2**63 - 1
 
@@ -43,6 +44,14 @@ _LONG_MAX = 2**63 - 1
 
 def _get(c, key: bytes):
     v = c.db.lookup(key)
+    if v is not None and type(v) is not ZSet:
+        raise RespError(errors.WRONGTYPE)
+    return v
+
+
+def _read(c, key: bytes):
+    """lookupKeyRead: as _get, counting hits/misses and sending `keymiss`."""
+    v = lookup_read(c, key)
     if v is not None and type(v) is not ZSet:
         raise RespError(errors.WRONGTYPE)
     return v
@@ -520,13 +529,13 @@ def zremrangebylex_command(c, argv):
 
 @command("zcard")
 def zcard_command(c, argv):
-    z = _get(c, argv[1])
+    z = _read(c, argv[1])
     return 0 if z is None else len(z.d)
 
 
 @command("zscore")
 def zscore_command(c, argv):
-    z = _get(c, argv[1])
+    z = _read(c, argv[1])
     if z is None:
         return None
     return z.d.get(argv[2])
@@ -534,7 +543,7 @@ def zscore_command(c, argv):
 
 @command("zmscore")
 def zmscore_command(c, argv):
-    z = _get(c, argv[1])
+    z = _read(c, argv[1])
     if z is None:
         return [None] * (len(argv) - 2)
     get = z.d.get
@@ -550,7 +559,7 @@ def _zrank_generic(c, argv, reverse: bool):
         if argv[3].lower() != b"withscore":
             raise RespError(errors.SYNTAX)
         withscore = True
-    z = _get(c, argv[1])
+    z = _read(c, argv[1])
     if z is None:
         return NULL_ARRAY if withscore else None
     r = z.rank(argv[2])
@@ -576,7 +585,7 @@ def zrevrank_command(c, argv):
 @command("zcount")
 def zcount_command(c, argv):
     spec = _parse_range(argv[2], argv[3])
-    z = _get(c, argv[1])
+    z = _read(c, argv[1])
     if z is None:
         return 0
     lo, hi = _score_bounds(z, spec)
@@ -586,7 +595,7 @@ def zcount_command(c, argv):
 @command("zlexcount")
 def zlexcount_command(c, argv):
     lo, hi = _parse_lex(argv[2], argv[3])
-    z = _get(c, argv[1])
+    z = _read(c, argv[1])
     if z is None:
         return 0
     return _lex_select(z, lo, hi)[1]
@@ -642,7 +651,7 @@ def zrange_generic(c, argv, start: int, store: bool, rangetype: int = 0, reverse
     else:
         lo, hi = _parse_lex(bmin, bmax)
     key = argv[start]
-    z = c.db.lookup(key)
+    z = lookup_read(c, key)
     if z is None:
         if store:
             return _store(c, argv[1], None, b"zrangestore")
@@ -693,7 +702,7 @@ def zrange_command(c, argv):
         rstart = string2ll(argv[2])
         rend = string2ll(argv[3])
         if rstart is not None and rend is not None:
-            z = c.db.lookup(argv[1])
+            z = lookup_read(c, argv[1])
             if z is None:
                 return []
             if type(z) is not ZSet:
@@ -795,7 +804,7 @@ def zsetop_generic(c, argv, numkeys_idx: int, op: int, dst=None, card_only: bool
     srcs = []
     j = numkeys_idx + 1
     for _ in range(setnum):
-        v = db.lookup(argv[j])
+        v = lookup_read(c, argv[j])
         if v is not None and type(v) is not ZSet and type(v) is not set:
             raise RespError(errors.WRONGTYPE)
         srcs.append(_Src(v))
@@ -1112,14 +1121,14 @@ def zrandmember_command(c, argv):
             if count < -(_LONG_MAX // 2) or count > _LONG_MAX // 2:
                 raise RespError(errors.ZSET_VALUE_OUT_OF_RANGE)
         return _zrandmember_count(c, argv[1], count, withscores)
-    z = _get(c, argv[1])
+    z = _read(c, argv[1])
     if z is None:
         return None
     return z.at(random.randrange(len(z.d)))[1]
 
 
 def _zrandmember_count(c, key: bytes, count: int, withscores: bool):
-    z = _get(c, key)
+    z = _read(c, key)
     if z is None or count == 0:
         return []
     size = len(z.d)
@@ -1154,7 +1163,7 @@ def _zrandmember_count(c, key: bytes, count: int, withscores: bool):
 def zscan_command(c, argv):
     cursor = parse_cursor(argv[2])
     key = argv[1]
-    z = _get(c, key)
+    z = _read(c, key)
     if z is None:
         return [b"0", []]
     d = z.d

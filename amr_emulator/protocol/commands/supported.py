@@ -50,18 +50,26 @@ psubscribe publish punsubscribe spublish ssubscribe subscribe sunsubscribe unsub
 pubsub|channels pubsub|numsub pubsub|numpat pubsub|shardchannels pubsub|shardnumsub pubsub|help
 """
 # One section per family still being built (each filled by the module that implements it).
-_STREAM = ""
+_STREAM = """
+xack xadd xautoclaim xclaim xdel xlen xpending xrange xread xreadgroup xrevrange xsetid xtrim
+xgroup|create xgroup|createconsumer xgroup|delconsumer xgroup|destroy xgroup|setid xgroup|help
+xinfo|consumers xinfo|groups xinfo|stream xinfo|help
+"""
 _SCRIPTING = ""  # EVAL*, SCRIPT, FUNCTION, FCALL
-_BITMAP = ""
-_HYPERLOGLOG = ""
-_GEO = ""
-_SORT = ""
+_BITMAP = "setbit getbit bitcount bitpos bitop bitfield bitfield_ro"
+_HYPERLOGLOG = "pfadd pfcount pfmerge pfdebug pfselftest"
+_GEO = """
+geoadd geodist geohash geopos geosearch geosearchstore georadius georadius_ro georadiusbymember
+georadiusbymember_ro
+"""
+_SORT = "sort sort_ro"
 _REPLICATION = ""  # REPLICAOF, SLAVEOF, PSYNC, SYNC, REPLCONF, ROLE, WAIT
 _PERSISTENCE = ""  # DUMP, RESTORE, SAVE, BGSAVE
 _CLUSTER = ""
 
-IMPLEMENTED = frozenset(
-    (_CONNECTION + _SERVER + _GENERIC + _STRING + _HASH + _LIST + _SET + _ZSET + _TRANSACTIONS + _PUBSUB
-     + _STREAM + _SCRIPTING + _BITMAP + _HYPERLOGLOG + _GEO + _SORT + _REPLICATION + _PERSISTENCE
-     + _CLUSTER).split()
-)
+# joined with spaces: a section written without surrounding whitespace must not glue its last name
+# to the next section's first
+IMPLEMENTED = frozenset(" ".join((
+    _CONNECTION, _SERVER, _GENERIC, _STRING, _HASH, _LIST, _SET, _ZSET, _TRANSACTIONS, _PUBSUB,
+    _STREAM, _SCRIPTING, _BITMAP, _HYPERLOGLOG, _GEO, _SORT, _REPLICATION, _PERSISTENCE,
+    _CLUSTER)).split())
