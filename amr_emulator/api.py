@@ -9,7 +9,8 @@
 
 The cache runs in its own controller process (`python -m amr_emulator.controller`), driven over the
 management API. `stop()` (also on `with` exit, on interpreter exit and after a failing test) stops it
-through the API and then kills whatever is left by process group, so no process outlives it.
+through the API and then kills whatever is left by process group, so no process outlives it; and if
+this process dies without stopping it (SIGKILL), the controller notices and stops the cache.
 """
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ class Cache:
     def start(self) -> "Cache":
         if self.info is not None:
             return self
-        self._proc, self.info = launch(self.spec, self.ready_timeout)
+        self._proc, self.info = launch(self.spec, self.ready_timeout, tied=True)
         with _live_lock:
             _live.add(self)
         return self

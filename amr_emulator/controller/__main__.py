@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m amr_emulator.controller")
     parser.add_argument("--spec", required=True, help="the CacheSpec as JSON")
     parser.add_argument("--ready-timeout", type=float, default=60.0)
+    parser.add_argument("--parent-pid", type=int, default=None,
+                        help="stop the cache when this process is gone (the Python API's process)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -37,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     except (SpecError, TypeError, ValueError) as e:
         _report({"ok": False, "error": str(e)})
         return 2
-    controller = Controller(spec, ready_timeout=args.ready_timeout)
+    controller = Controller(spec, ready_timeout=args.ready_timeout, parent_pid=args.parent_pid)
     reported = False
 
     def ready(summary: dict) -> None:

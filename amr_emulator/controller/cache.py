@@ -74,7 +74,7 @@ def _proxy_cmdline(pid: int) -> bool:
 
 
 class Controller:
-    def __init__(self, spec: CacheSpec, ready_timeout: float = 60.0):
+    def __init__(self, spec: CacheSpec, ready_timeout: float = 60.0, parent_pid: int | None = None):
         self.spec = spec
         self.dir = cache_dir(spec.name)
         self.ready_timeout = ready_timeout
@@ -89,6 +89,7 @@ class Controller:
         self._watchers: list[asyncio.Task] = []
         self.nodes_stopped = False
         self.owns_state = False
+        self.parent_pid = parent_pid
         self._routes()
 
     # --- events and files ----------------------------------------------------------------------
@@ -160,6 +161,8 @@ class Controller:
                 loop.add_signal_handler(sig, self.stop_requested.set)
             except (NotImplementedError, RuntimeError):
                 pass
+        if self.parent_pid:
+            self._watchers.append(asyncio.create_task(self._watch_parent()))
         try:
             start = asyncio.create_task(self.start())
             stop = asyncio.create_task(self.stop_requested.wait())
@@ -274,6 +277,13 @@ class Controller:
             ports.add(free_port())
         ports_l = sorted(ports)
         return {"node_ips": ["127.0.0.1"] * n, "node_ports": ports_l[:n], "cluster_ports": ports_l[n:]}
+
+    async def _watch_parent(self) -> None:
+        """The process that owns this cache (a test suite) is gone, even killed: stop the cache."""
+        while os.getppid() == self.parent_pid and pid_alive(self.parent_pid):
+            await asyncio.sleep(0.5)
+        self.event("owner-gone", pid=self.parent_pid)
+        self.stop_requested.set()
 
     async def _watch(self, node_id: int) -> None:
         proc = self.nodes[node_id]

@@ -23,9 +23,11 @@ class ApiError(Exception):
         self.status = status
 
 
-def launch(spec: CacheSpec, ready_timeout: float = 60.0) -> tuple[subprocess.Popen, dict[str, Any]]:
+def launch(spec: CacheSpec, ready_timeout: float = 60.0,
+           tied: bool = False) -> tuple[subprocess.Popen, dict[str, Any]]:
     """Start `python -m amr_emulator.controller` in its own session; returns once the cache is ready
-    (its summary, with the keys) or raises StartError with the controller's message."""
+    (its summary, with the keys) or raises StartError with the controller's message. `tied`: the cache
+    stops when this process is gone (the Python API), not so for `up --detach`."""
     directory = cache_dir(spec.name)
     try:
         os.makedirs(directory, exist_ok=True)
@@ -35,7 +37,7 @@ def launch(spec: CacheSpec, ready_timeout: float = 60.0) -> tuple[subprocess.Pop
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "amr_emulator.controller", "--spec", json.dumps(spec.to_dict()),
-             "--ready-timeout", str(ready_timeout)],
+             "--ready-timeout", str(ready_timeout), *(["--parent-pid", str(os.getpid())] if tied else [])],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, start_new_session=True)
     finally:
         log.close()

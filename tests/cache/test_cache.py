@@ -182,3 +182,27 @@ def test_fallback_without_per_node_ips(monkeypatch):
         for i in range(20):
             r.set(f"k{i}", i)
         assert r.get("k13") == b"13"
+
+
+def test_owner_killed_stops_the_cache(tmp_path):
+    """A test process killed without stopping its cache (SIGKILL): the cache stops on its own."""
+    import os
+    import subprocess
+    import sys
+    script = (
+        "import json, os, signal\n"
+        "from amr_emulator import Cache\n"
+        "from tests.cache.conftest import cache_pids\n"
+        "c = Cache(nodes=2, shards=1, timing='fast').start()\n"
+        "print(json.dumps(sorted(cache_pids(c))), flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=root,
+                       env=dict(os.environ, PYTHONPATH=root))
+    assert p.returncode == -9, p.stderr
+    pids = json.loads(p.stdout)
+    assert len(pids) == 1 + 2 + 2
+    deadline = time.monotonic() + 15
+    while [pid for pid in pids if alive(pid)] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in pids if alive(pid)]
