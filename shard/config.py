@@ -464,6 +464,12 @@ def _apply_dir(server, value):
         raise ConfigError(e.strerror or str(e)) from None
 
 
+def _apply_repl(server, value):
+    repl = getattr(server, "repl", None)
+    if repl is not None:
+        repl.refresh_guard()  # min-replicas-*, replica-serve-stale-data, repl-backlog-size
+
+
 def _apply_active_expire_effort(server, value):
     server.active_expire_effort = int(value)
 
@@ -537,7 +543,7 @@ def _table(cfg_ref: list) -> list:
         B("aof-timestamp-enabled", 0),
         B("cluster-replica-no-failover", 0, alias="cluster-slave-no-failover"),
         B("replica-lazy-flush", 0, alias="slave-lazy-flush"),
-        B("replica-serve-stale-data", 1, alias="slave-serve-stale-data"),
+        B("replica-serve-stale-data", 1, alias="slave-serve-stale-data", apply=_apply_repl),
         B("replica-read-only", 1, alias="slave-read-only", apply=_attr("replica_read_only", lambda v: v == "yes")),
         B("replica-ignore-maxmemory", 1, alias="slave-ignore-maxmemory"),
         B("jemalloc-bg-thread", 1),
@@ -640,8 +646,8 @@ def _table(cfg_ref: list) -> list:
         N("key-load-delay", INT_MIN, INT_MAX, 0, flags=(HIDDEN,)),
         N("active-expire-effort", 1, 10, 1, apply=_apply_active_expire_effort),
         N("hz", 0, INT_MAX, 10, apply=_apply_hz),
-        N("min-replicas-to-write", 0, INT_MAX, 0, alias="min-slaves-to-write"),
-        N("min-replicas-max-lag", 0, INT_MAX, 10, alias="min-slaves-max-lag"),
+        N("min-replicas-to-write", 0, INT_MAX, 0, alias="min-slaves-to-write", apply=_apply_repl),
+        N("min-replicas-max-lag", 0, INT_MAX, 10, alias="min-slaves-max-lag", apply=_apply_repl),
         N("watchdog-period", 0, INT_MAX, 0, flags=(HIDDEN,)),
         N("shutdown-timeout", 0, INT_MAX, 10),
         N("repl-diskless-sync-max-replicas", 0, INT_MAX, 0),
@@ -664,7 +670,7 @@ def _table(cfg_ref: list) -> list:
         N("proto-max-bulk-len", 1024 * 1024, LONG_MAX, 512 * 1024 * 1024, numflags=MEMORY,
           apply=_attr("proto_max_bulk_len")),
         N("stream-node-max-entries", 0, LLONG_MAX, 100, apply=_attr("stream_node_max_entries")),
-        N("repl-backlog-size", 1, LLONG_MAX, 1024 * 1024, numflags=MEMORY),
+        N("repl-backlog-size", 1, LLONG_MAX, 1024 * 1024, numflags=MEMORY, apply=_apply_repl),
         # unsigned long long
         U("maxmemory", 0, ULLONG_MAX, 0, numflags=MEMORY, apply=_attr("maxmemory")),
         U("cluster-link-sendbuf-limit", 0, ULLONG_MAX, 0, numflags=MEMORY),

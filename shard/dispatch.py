@@ -135,12 +135,17 @@ def process_command(c, argv: list) -> None:
     if c.pubsub_count and c.resp == 2 and not entry.allowed_in_pubsub:
         _reject(c, errors.pubsub_context(entry.name), entry)
         return
-    if entry.denyoom and server.maxmemory and c.multi is None and server.over_maxmemory():
+    if entry.denyoom and server.maxmemory and c.multi is None and not c.is_master and server.over_maxmemory():
         _reject(c, errors.OOM, entry)
         return
     if entry.is_write and server.is_replica and server.replica_read_only and not c.is_master:
         _reject(c, errors.READONLY, entry)
         return
+    if server.repl_guard is not None:  # replication's refusals (NOREPLICAS, MASTERDOWN), when armed
+        refusal = server.repl_guard(c, entry)
+        if refusal is not None:
+            _reject(c, refusal, entry)
+            return
     if c.multi is not None and name not in _MULTI_IMMEDIATE:
         if c.multi_error:
             c.reply(QUEUED)
@@ -194,12 +199,14 @@ def propagate_effects(c, argv: list) -> None:
     """Send the command's effects to replicas: the request itself, unless the handler rewrote it
     (`c.propagate_as`), as Redis's rewriteClientCommandVector / alsoPropagate."""
     rewritten = c.rewritten
+    server = c.server
     if rewritten is None:
-        c.server.propagate(c.db.id, argv)
-        return
-    c.rewritten = None
-    for effect in rewritten:
-        c.server.propagate(c.db.id, effect)
+        server.propagate(c.db.id, argv)
+    else:
+        c.rewritten = None
+        for effect in rewritten:
+            server.propagate(c.db.id, effect)
+    c.woff = server.repl.master_repl_offset  # WAIT waits for replicas to reach this client's writes
 
 
 def run_exec(c, queued: list) -> list:

@@ -106,7 +106,9 @@ class Database:
         if v is not None and self.expires and key in self.expires:
             if self.expires[key] < self.server.now_ms:  # keyIsExpired: now > when
                 if self.server.is_replica:
-                    return None  # replicas wait for the primary's DEL, but hide the key
+                    # replicas wait for the primary's DEL and hide the key, except from the primary's
+                    # own stream, for which it still exists (Redis's expireIfNeeded for the master client)
+                    return v if self.server.applying_master else None
                 self.expire_now(key)
                 return None
         return v

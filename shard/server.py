@@ -14,11 +14,14 @@ import sys
 from collections import deque
 from time import monotonic, time
 
+from amr_emulator.protocol.rdb import RdbError
 from amr_emulator.protocol.resp import Push
 
 from . import config as shard_config
 from .dispatch import build_table
 from .keyspace import NOTIFY_KEYEVENT, NOTIFY_KEYSPACE, Database, ExpiryCycle
+from .persistence import cron as persistence_cron
+from .persistence import save_on_shutdown
 from .session import Client
 
 log = logging.getLogger("shard")
@@ -48,6 +51,8 @@ class Server:
         self.slowlog_max_len = 128
         self.replica_read_only = True
         self.is_replica = False
+        self.propagating = False  # effects are fed to replicas (set by replication when a backlog exists)
+        self.repl_guard = None  # replication's refusal check in dispatch (MASTERDOWN, NOREPLICAS), or None
         self.hz = 10
         self.config = shard_config.Config(self)
         for name, value in settings.items():
@@ -87,6 +92,12 @@ class Server:
         self.stat_rejected_conn = 0
         self.stat_pubsub_messages = 0
 
+        from .replication import Replication
+
+        self.repl = Replication(self)
+        self.info_replication = self.repl.info_fields
+        self.replicas = self.repl.replicas
+
         self._servers: list = []
         self._cron = None
         self._stopped: asyncio.Event | None = None
@@ -117,6 +128,8 @@ class Server:
         self.paused_clients.discard(c)
         if c.monitor and c in self.monitors:
             self.monitors.remove(c)
+        if c in self.replicas:
+            self.repl.detach(c)
 
     def unwatch_all(self, c: Client) -> None:
         for db, key, _ in c.watched:
@@ -181,7 +194,17 @@ class Server:
             self.publish(b"__keyevent@%d__:%b" % (dbid, event), key)
 
     def propagate(self, dbid: int, argv: list) -> None:
-        """An effect for replicas and the AOF. The replication issue feeds its backlog from here."""
+        """An effect for replicas (and the AOF): into the replication stream when there is one."""
+        if self.propagating:
+            self.repl.feed(dbid, argv)
+
+    def propagate_begin(self) -> None:
+        """Effects until propagate_end belong to one transaction (EXEC, a script): more than one
+        are wrapped in MULTI ... EXEC in the stream, as Redis's propagatePendingCommands."""
+        self.repl.batch_begin()
+
+    def propagate_end(self) -> None:
+        self.repl.batch_end()
 
     # --- blocking ----------------------------------------------------------------------------------
     def handle_ready_keys(self) -> None:
@@ -271,12 +294,19 @@ class Server:
             self.expiry.run()
         except Exception:
             log.exception("active expiry")
+        try:
+            persistence_cron(self)
+        except Exception:
+            log.exception("save points")
         if self.pause_mode and monotonic() >= self.pause_end:
             self.unpause()
         self._cron = self.loop.call_later(1 / max(1, self.hz), self._cron_tick)
 
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
+        from .persistence import load_at_startup
+
+        load_at_startup(self)  # dir/dbfilename, when the file exists (RdbError stops the start)
         self._stopped = asyncio.Event()
         for host in self.bind.split():
             srv = await self.loop.create_server(lambda: Client(self), host, self.port, reuse_address=True,
@@ -285,11 +315,13 @@ class Server:
                 self.port = srv.sockets[0].getsockname()[1]
             self._servers.append(srv)
         self._cron = self.loop.call_later(1 / self.hz, self._cron_tick)
+        self.repl.start()
 
     async def stop(self, grace: float = 1.0) -> None:
         """Stop accepting, close every client, stop timers."""
         for srv in self._servers:
             srv.close()
+        self.repl.stop()
         for c in list(self.clients.values()):
             if c.transport is not None:
                 c.transport.close()
@@ -305,6 +337,7 @@ class Server:
 
     def request_stop(self) -> None:
         if self.loop is not None:
+            save_on_shutdown(self)  # with save points configured, as Redis's SIGTERM handling
             self.loop.create_task(self.stop())
 
     async def serve_forever(self) -> None:
@@ -355,6 +388,9 @@ def main(argv=None) -> int:
         asyncio.run(server.serve_forever())
     except OSError as e:
         print(f"shard: cannot listen on {args.bind}:{args.port}: {e.strerror or e}", file=sys.stderr)
+        return 1
+    except RdbError as e:
+        print(f"shard: cannot load the RDB file: {e}", file=sys.stderr)
         return 1
     return 0
 

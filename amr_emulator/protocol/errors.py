@@ -291,3 +291,31 @@ GEO_ANY_NEEDS_COUNT = "ERR the ANY argument requires COUNT argument"
 
 # --- sort ---
 SORT_NOT_DOUBLE = "ERR One or more scores can't be converted into double"
+# --- replication ---
+MASTERDOWN = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+NOREPLICAS = "NOREPLICAS Not enough good replicas to write."
+NOMASTERLINK = "NOMASTERLINK Can't SYNC while not connected with my master"
+REPLICAOF_CLUSTER = "ERR REPLICAOF not allowed in cluster mode."
+REPLICAOF_BY_REPLICA = "ERR Command is not valid when client is a replica."
+INVALID_MASTER_PORT = "ERR Invalid master port"
+WAIT_ON_REPLICA = ("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a "
+                   "replica is configured to be writable (which is not the default) writes to replicas are just "
+                   "local and are not propagated.")
+UNBLOCKED_ROLE_CHANGE = ("UNBLOCKED force unblock from blocking operation, instance state changed "
+                         "(master -> replica?)")
+
+
+def replconf_unrecognized(option: str) -> str:
+    return "ERR Unrecognized REPLCONF option: %s" % option
+
+
+# --- persistence (DUMP, RESTORE, SAVE, BGSAVE, DEBUG RELOAD) ----------------------------------------
+DUMP_PAYLOAD_WRONG = "ERR DUMP payload version or checksum are wrong"
+BAD_DATA_FORMAT = "ERR Bad data format"
+INVALID_TTL = "ERR Invalid TTL value, must be >= 0"
+INVALID_IDLETIME = "ERR Invalid IDLETIME value, must be >= 0"
+INVALID_FREQ = "ERR Invalid FREQ value, must be >= 0 and <= 255"
+BGSAVE_IN_PROGRESS = "ERR Background save already in progress"
+PLAIN_ERR = "ERR"
+DEBUG_RELOAD_OPTIONS = "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."
+DEBUG_RELOAD_FAILED = "ERR Error trying to load the RDB dump, check server logs."

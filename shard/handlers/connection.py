@@ -163,6 +163,8 @@ def client_flags(c) -> str:
         f += "O"
     if c.is_master:
         f += "M"
+    if c in c.server.replicas:
+        f += "S"
     if c.pubsub_count:
         f += "P"
     if c.multi is not None:
@@ -201,6 +203,8 @@ _CLIENT_TYPES = {b"normal", b"master", b"replica", b"slave", b"pubsub"}
 def client_type(c) -> bytes:
     if c.is_master:
         return b"master"
+    if c in c.server.replicas:
+        return b"replica"
     if c.pubsub_count:
         return b"pubsub"
     return b"normal"

@@ -30,6 +30,9 @@ def flushall_command(c, argv):
     server = c.server
     for db in server.dbs:
         server.dirty += db.flush()
+    from shard.persistence import flushall_hook
+
+    flushall_hook(server)  # stops a BGSAVE; saves the empty dataset when save points are set
     c.propagate_as(list(argv))  # replicated even when nothing was removed (forceCommandPropagation)
     return OK
 
@@ -230,6 +233,10 @@ def debug_command(c, argv):
         return OK
     if sub == b"error" and argc == 3:
         return RespError(_text(argv[2]).replace("\n", " ").replace("\r", " "))
+    if sub == b"reload":
+        from .persistence import debug_reload
+
+        return debug_reload(c, argv)
     if sub == b"log" and argc == 3:
         import logging
 
@@ -417,8 +424,11 @@ def _section_memory(server) -> list:
 
 
 def _section_persistence(server) -> list:
+    from shard.persistence import info_fields
+
+    rdb = info_fields(server)
     return [
-        ("loading", 0),
+        ("loading", rdb["loading"]),
         ("async_loading", 0),
         ("current_cow_peak", 0),
         ("current_cow_size", 0),
@@ -427,15 +437,15 @@ def _section_persistence(server) -> list:
         ("current_save_keys_processed", 0),
         ("current_save_keys_total", 0),
         ("rdb_changes_since_last_save", server.dirty),
-        ("rdb_bgsave_in_progress", 0),
+        ("rdb_bgsave_in_progress", rdb["rdb_bgsave_in_progress"]),
         ("rdb_last_save_time", server.lastsave),
-        ("rdb_last_bgsave_status", "ok"),
-        ("rdb_last_bgsave_time_sec", -1),
-        ("rdb_current_bgsave_time_sec", -1),
-        ("rdb_saves", 0),
+        ("rdb_last_bgsave_status", rdb["rdb_last_bgsave_status"]),
+        ("rdb_last_bgsave_time_sec", rdb["rdb_last_bgsave_time_sec"]),
+        ("rdb_current_bgsave_time_sec", rdb["rdb_current_bgsave_time_sec"]),
+        ("rdb_saves", rdb["rdb_saves"]),
         ("rdb_last_cow_size", 0),
-        ("rdb_last_load_keys_expired", 0),
-        ("rdb_last_load_keys_loaded", 0),
+        ("rdb_last_load_keys_expired", rdb["rdb_last_load_keys_expired"]),
+        ("rdb_last_load_keys_loaded", rdb["rdb_last_load_keys_loaded"]),
         ("aof_enabled", 0),
         ("aof_rewrite_in_progress", 0),
         ("aof_rewrite_scheduled", 0),

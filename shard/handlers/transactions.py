@@ -52,8 +52,15 @@ def exec_command(c, argv):
         _discard(c)
         return NULL_ARRAY
     c.multi = None
-    c.server.unwatch_all(c)
-    return run_exec(c, queued)
+    server = c.server
+    server.unwatch_all(c)
+    server.propagate_begin()  # the effects go to replicas as one MULTI ... EXEC
+    try:
+        replies = run_exec(c, queued)
+    finally:
+        server.propagate_end()
+    c.propagate_as()  # EXEC itself is not replicated
+    return replies
 
 
 @command("discard")

@@ -63,8 +63,8 @@ geoadd geodist geohash geopos geosearch geosearchstore georadius georadius_ro ge
 georadiusbymember_ro
 """
 _SORT = "sort sort_ro"
-_REPLICATION = ""  # REPLICAOF, SLAVEOF, PSYNC, SYNC, REPLCONF, ROLE, WAIT
-_PERSISTENCE = ""  # DUMP, RESTORE, SAVE, BGSAVE
+_REPLICATION = " replicaof slaveof psync sync replconf role wait "
+_PERSISTENCE = "dump restore save bgsave"
 _CLUSTER = ""
 
 # joined with spaces: a section written without surrounding whitespace must not glue its last name
