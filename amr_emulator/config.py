@@ -58,6 +58,7 @@ class CacheSpec:
     timing: str = "azure"
     auth: bool = True                   # AMR requires an access key by default
     access_key: str | None = None       # None: generated
+    node_restart_delay: float | None = None   # seconds before a dead node is started again (None: the profile's)
 
     def __post_init__(self):
         if not NAME_RE.match(self.name):

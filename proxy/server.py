@@ -8,9 +8,12 @@ Listens, with the same client protocol on each, on:
   -MOVED name.
 
 Internal commands, for connections authenticated with the internal password only (anyone else gets
-`unknown command`): `AMR.STATUS` (JSON: node, epoch, ready, shards), `AMR.TOPOLOGY` (the JSON routed
-by), `AMR.TOPOLOGY.SET <json>` (adopted if its epoch is newer: `+OK`; otherwise `-ERR stale topology
-...`), `AMR.SHUTDOWN` (stop the shards, exit 0).
+`unknown command`): `AMR.STATUS` (JSON: node, epoch, ready, shards, quorum), `AMR.TOPOLOGY` (the JSON
+routed by), `AMR.TOPOLOGY.SET <json> [<term>]` (adopted if its epoch is newer, or equal and sent by the
+leader of a term at least ours: `+OK`; otherwise `-ERR stale topology ...`), `AMR.SHUTDOWN` (stop the
+shards, exit 0); the quorum's `AMR.PREVOTE`, `AMR.VOTE`, `AMR.HEARTBEAT` (failover.py);
+`AMR.FAILOVER <partition> ...` (the leader's planned failover; JSON result); `AMR.EVENTS` (JSON: what
+this node's quorum member did).
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ from amr_emulator.topology import Topology
 
 from .router import Router
 from .session import Client
+from .failover import Coordinator, FailoverError, Peer
 from .supervisor import Supervisor, shard_call
 
 log = logging.getLogger("proxy")
@@ -51,6 +55,7 @@ class ProxyServer:
         self.stopped: asyncio.Event | None = None
         self.exit_code = 0
         self.serving = False  # listening on the cache endpoint (part of `ready`)
+        self.coordinator: Coordinator | None = None
 
     def next_client_id(self) -> int:
         self._next_id += 1
@@ -76,10 +81,37 @@ class ProxyServer:
         self.stopped = asyncio.Event()
         node = self.topology.node(self.node_id)
         await self.listen(node.ip, node.port, reuseport=True)  # AMR.STATUS answers while shards start
+        await self.catch_up()
+        self.coordinator = Coordinator(self)
+        self.coordinator.start()
         self.supervisor.start()
         if not await self.supervisor.wait_ready(ready_timeout):
             log.warning("node %d: not every shard answered within %.0f s", self.node_id, ready_timeout)
         await self.listen_cache()
+
+    async def catch_up(self) -> None:
+        """A node (re)starting adopts the newest topology its peers hold before it starts its shards, so
+        a former primary comes back as the replica the cache made it."""
+        t = self.topology
+
+        async def one(n):
+            try:
+                return Topology.from_json(await Peer(n.ip, n.port, t.internal_password).call(b"AMR.TOPOLOGY",
+                                                                                          timeout=0.5))
+            except Exception:  # noqa: BLE001 - not up (yet)
+                return None
+        others = [n for n in t.nodes if n.id != self.node_id]
+        if not others:
+            return
+        newest = t
+        for other in await asyncio.gather(*(one(n) for n in others)):
+            if other is not None and other.name == t.name and other.epoch > newest.epoch:
+                newest = other
+        if newest is not t:
+            log.warning("node %d: adopting topology epoch %d from its peers", self.node_id, newest.epoch)
+            self.topology = newest
+            self.router = Router(newest, self.node_id, self.router)
+            self.supervisor.topology = newest
 
     async def foreign_listener(self, host: str, port: int) -> str | None:
         """What already listens on a shared endpoint when it is not this cache (SO_REUSEPORT would
@@ -118,6 +150,8 @@ class ProxyServer:
         for c in list(self.clients.values()):
             if c.transport is not None:
                 c.transport.close()
+        if self.coordinator is not None:
+            self.coordinator.stop()
         await self.supervisor.stop()
         self.router.close()
         if self.stopped is not None:
@@ -128,15 +162,22 @@ class ProxyServer:
         self.topology = topology
         self.router = Router(topology, self.node_id, self.router)
         self.supervisor.adopt(topology)
+        from .session import _resubscribe
+        primaries = [r.id for r in self.router.primaries]
         for c in self.clients.values():
             c.server = self
+            if c.sub_conns:   # subscribers follow the primaries (a failover moved one)
+                for sid in primaries:
+                    if sid not in c.sub_conns:
+                        _resubscribe(c, sid, 0.1)
 
     # --- internal commands -------------------------------------------------------------------------
     def status(self) -> dict:
         shards = self.supervisor.status()
         return {"node": self.node_id, "epoch": self.topology.epoch, "policy": self.topology.policy,
                 "pid": os.getpid(), "ready": self.serving and self.supervisor.ready(), "clients": len(self.clients),
-                "shards": shards}
+                "shards": shards,
+                "quorum": None if self.coordinator is None else self.coordinator.quorum.status()}
 
     def internal_command(self, c: Client, argv: list) -> None:
         name = argv[0].lower()
@@ -144,16 +185,52 @@ class ProxyServer:
             c.reply(json.dumps(self.status()).encode())
         elif name == b"amr.topology" and len(argv) == 1:
             c.reply(self.topology.to_json().encode())
-        elif name == b"amr.topology.set" and len(argv) == 2:
+        elif name == b"amr.topology.set" and len(argv) in (2, 3):
             try:
                 topo = Topology.from_json(argv[1])
                 topo.validate()
+                term = int(argv[2]) if len(argv) == 3 else None
             except (ValueError, KeyError, TypeError) as e:
                 raise RespError(f"ERR invalid topology: {e}") from None
-            if topo.epoch <= self.topology.epoch:
+            q = None if self.coordinator is None else self.coordinator.quorum
+            # a leader's topology replaces an uncommitted one of the same epoch (stored from a deposed leader)
+            same_epoch_ok = (term is not None and q is not None and term >= q.term and topo.epoch == self.topology.epoch
+                             and argv[1] != self.topology.to_json().encode())
+            if topo.epoch < self.topology.epoch or (topo.epoch == self.topology.epoch and not same_epoch_ok):
                 raise RespError(f"ERR stale topology epoch {topo.epoch} (current {self.topology.epoch})")
             self.adopt(topo)
             c.reply(OK)
+        elif name in (b"amr.prevote", b"amr.vote", b"amr.heartbeat") and len(argv) == 4:
+            if self.coordinator is None:
+                raise RespError("ERR not a quorum member yet")
+            c.reply(self.coordinator.handle(argv))
+        elif name == b"amr.events" and len(argv) == 1:
+            c.reply(json.dumps([] if self.coordinator is None else self.coordinator.events).encode())
+        elif name == b"amr.failover" and len(argv) >= 2:
+            try:
+                partitions = [int(a) for a in argv[1:]]
+                for pid in partitions:
+                    self.topology.partition(pid)
+            except (ValueError, KeyError):
+                raise RespError("ERR invalid partition") from None
+            if self.coordinator is None or not self.coordinator.quorum.is_leader:
+                leader = None if self.coordinator is None else self.coordinator.quorum.leader
+                raise RespError(f"ERR not the leader (leader is {leader})")
+            slot = c.new_slot()
+            c.held = slot  # the connection's next requests wait until this one is answered
+
+            async def run():
+                try:
+                    result = await self.coordinator.planned(partitions)
+                    data = c.encode(json.dumps(result).encode())
+                except (FailoverError, OSError, asyncio.TimeoutError, ConnectionError) as e:
+                    data = b"-ERR failover failed: " + str(e).replace("\r\n", " ").encode() + b"\r\n"
+                except Exception as e:  # noqa: BLE001 - a bug of ours: answer, serve on
+                    log.exception("planned failover")
+                    data = b"-ERR failover failed: internal error " + repr(e).encode()[:200] + b"\r\n"
+                slot.on_reply(data)
+                c.flush()
+            asyncio.get_running_loop().create_task(run())
         elif name == b"amr.shutdown" and len(argv) == 1:
             c.reply(OK)
             c.flush()

@@ -78,6 +78,7 @@ class ShardProcess:
         self.role_reported = None
         self.pointed_at = None  # (ip, port) last sent in REPLICAOF
         self.replicaof_unknown = False
+        self.down_since: float | None = None   # when it stopped answering (failure detection)
         self.task: asyncio.Task | None = None
 
     @property
@@ -143,8 +144,25 @@ class ShardProcess:
             self.pid = None
             if sup.stopping or self.state == "STOPPED_FOR_GOOD":
                 break
-            log.warning("shard %d (port %d) exited with %s: restarting", self.shard.id, self.port, rc)
             self.restarts += 1
+            if self.shard.role == "primary" and sup.has_replica(self.shard):
+                # a restarted primary comes back empty: it must not be the one its replica syncs from.
+                # Report it failed and wait for the leader to fail its partition over (then restart it
+                # as a replica), or for the detection time if nobody does.
+                self.state = "FAILED"
+                if self.down_since is None:
+                    self.down_since = monotonic()
+                log.warning("shard %d (port %d, primary) exited with %s: waiting for failover", self.shard.id,
+                            self.port, rc)
+                deadline = monotonic() + sup.timing_s("shard_failure_detection_ms", 5.0) + \
+                    sup.timing_s("node_failure_detection_ms", 10.0)
+                while (self.shard.role == "primary" and monotonic() < deadline and not sup.stopping
+                       and self.state == "FAILED"):
+                    await asyncio.sleep(0.02)
+                if sup.stopping or self.state == "STOPPED_FOR_GOOD":
+                    break
+                self.backoff = sup.timing_s("shard_restart_backoff_ms", 1.0)
+            log.warning("shard %d (port %d) exited with %s: restarting", self.shard.id, self.port, rc)
             if monotonic() - self.started_at > STABLE_AFTER:
                 self.backoff = sup.timing_s("shard_restart_backoff_ms", 1.0)
             await self._backoff()
@@ -177,6 +195,8 @@ class ShardProcess:
                                        timeout=max(0.5, sup.timing_s("shard_ping_interval_ms", 1.0)))
             was_up = self.up
             self.up = replies[0] == "PONG" or replies[0] == b"PONG"
+            if self.up:
+                self.down_since = None
             if self.up and self.state == "STARTING":
                 self.state = "RUNNING"
             info = replies[1]
@@ -192,6 +212,8 @@ class ShardProcess:
                 await self._point(want)
         except Exception:  # noqa: BLE001 - down, or not yet up
             self.up = False
+            if self.down_since is None and self.state != "STARTING":
+                self.down_since = monotonic()
 
     async def _point(self, want) -> None:
         pw = self.sup.topology.internal_password
@@ -263,6 +285,12 @@ class Supervisor:
             return None
         primary = topo.primary_shard(current.partition)
         return (topo.node(primary.node).ip, primary.port)
+
+    def has_replica(self, shard) -> bool:
+        try:
+            return bool(self.topology.partition(shard.partition).replicas)
+        except KeyError:
+            return False
 
     def start(self) -> None:
         self.reconcile()

@@ -18,6 +18,7 @@ from amr_emulator.config import CacheSpec, cache_dir, pid_alive, read_state, run
 from amr_emulator.controller.http import HttpError, JsonServer
 from amr_emulator.controller.internal import InternalError, node_call, node_json
 from amr_emulator.controller.nodes import NodeProcess, group_alive, kill_group
+from amr_emulator.controller.operations import Operations
 from amr_emulator.topology import (CLUSTER_PORT_BASE, LOOPBACK_PREFIX, AccessKeys, Topology, free_port,
                                    generate_key, plan)
 
@@ -73,7 +74,7 @@ def _proxy_cmdline(pid: int) -> bool:
         return True   # no /proc: trust the recorded pid
 
 
-class Controller:
+class Controller(Operations):
     def __init__(self, spec: CacheSpec, ready_timeout: float = 60.0, parent_pid: int | None = None):
         self.spec = spec
         self.dir = cache_dir(spec.name)
@@ -291,6 +292,7 @@ class Controller:
         if not proc.stopping:
             self.event("node-exited", node=node_id, pid=proc.pid, status=code)
             self._write_state()
+            self.node_exited(node_id, code)
 
     async def node_statuses(self, timeout: float = 1.0) -> dict[int, dict[str, Any] | Exception]:
         t = self.topology
@@ -484,6 +486,7 @@ class Controller:
         h.route("GET", prefix + r"/events", named(events))
         h.route("GET", prefix + r"/keys", named(keys))
         h.route("POST", prefix + r"/keys/regenerate", named(regenerate))
+        self._operation_routes(named, prefix)
 
     async def shutdown_nodes(self) -> None:
         if self.nodes_stopped:
