@@ -41,13 +41,13 @@ VERSION = "7.4.0"
 
 
 class ProxyServer:
-    def __init__(self, topology: Topology, node_id: int, data_dir: str | None = None):
+    def __init__(self, topology: Topology, node_id: int, data_dir: str | None = None, rejoin: bool = False):
         self.topology = topology
         self.node_id = node_id
         self.data_dir = data_dir
         self.version = VERSION
         self.router = Router(topology, node_id)
-        self.supervisor = Supervisor(topology, node_id, data_dir)
+        self.supervisor = Supervisor(topology, node_id, data_dir, rejoining=rejoin)
         self.clients: dict[int, Client] = {}
         self._next_id = 0
         self._servers: list = []
@@ -241,8 +241,8 @@ class ProxyServer:
             raise RespError(errors.unknown_command(argv[0], argv[1:]))
 
 
-async def serve(topology: Topology, node_id: int, data_dir: str | None) -> int:
-    server = ProxyServer(topology, node_id, data_dir)
+async def serve(topology: Topology, node_id: int, data_dir: str | None, rejoin: bool = False) -> int:
+    server = ProxyServer(topology, node_id, data_dir, rejoin)
     loop = asyncio.get_running_loop()
     server.stopped = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -266,6 +266,8 @@ def main(argv=None) -> int:
     p.add_argument("--topology", required=True, help="the cache's topology (JSON file)")
     p.add_argument("--node", type=int, required=True, help="this node's id")
     p.add_argument("--data-dir", default=None, help="where shards keep their files (one directory each)")
+    p.add_argument("--rejoin", action="store_true",
+                   help="the node was lost and is started again: its primaries wait for their failover")
     p.add_argument("--log-level", default="WARNING")
     args = p.parse_args(argv)
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
@@ -279,4 +281,4 @@ def main(argv=None) -> int:
         uvloop.install()
     except ImportError:
         pass
-    return asyncio.run(serve(topology, args.node, args.data_dir))
+    return asyncio.run(serve(topology, args.node, args.data_dir, args.rejoin))

@@ -113,7 +113,7 @@ def encode_request(argv: list) -> bytes:
 class Slot:
     """One reply owed to the client, in order."""
 
-    __slots__ = ("client", "data", "skip", "transform", "close_after", "count")
+    __slots__ = ("client", "data", "skip", "transform", "close_after", "count", "argv", "retries")
 
     def __init__(self, client):
         self.client = client
@@ -122,8 +122,13 @@ class Slot:
         self.skip = False
         self.transform = None
         self.close_after = False
+        self.argv = None  # a keyed request sent alone: re-routed if its shard was demoted (READONLY)
+        self.retries = 0
 
     def on_reply(self, data: bytes) -> None:
+        if self.argv is not None and data.startswith(b"-READONLY ") and self.count == 1:
+            if self.client.rerouted(self):
+                return
         if self.transform is not None:
             try:
                 data = self.transform(data)
@@ -373,8 +378,10 @@ class Client(asyncio.Protocol):
                         last = pending[-1]
                         if (last.data is None and last.transform is None and not last.skip
                                 and conn.send_more(raw, last)):
+                            last.argv = None
                             return
                     s = Slot(self)
+                    s.argv = argv
                     pending.append(s)
                     conn.send(raw, s)
                     return
@@ -481,8 +488,43 @@ class Client(asyncio.Protocol):
         slot = Slot(self)
         if self.skip_this:
             slot.skip = True
+        elif positions and self.multi is None and not self.dedicated and self.tracking is None:
+            slot.argv = argv
         self.pending.append(slot)
         conn.send(encode_request(argv), slot)
+
+    def rerouted(self, slot: Slot) -> bool:
+        """A write answered READONLY: its shard was demoted by a failover while the write waited on it
+        (a planned failover pauses writes, then demotes). Route it by the newer topology: to the new
+        primary (Enterprise), or `-MOVED` to its node (OSS, once another node owns the slot); never
+        READONLY while the topology is changing. False: relay the error."""
+        argv = slot.argv
+        if slot.retries >= 100:
+            slot.argv = None
+            return False
+        try:
+            spec = lookup_spec(argv)
+            positions = (1,) if spec.first_key == 1 and spec.last_key == 1 else get_keys(spec, argv)
+            kslot = key_slot(argv[positions[0]])
+        except Exception:  # noqa: BLE001
+            return False
+        slot.retries += 1
+        # at once; again every 10 ms while this node has not adopted the topology naming the new primary
+        asyncio.get_running_loop().call_later(0 if slot.retries == 1 else 0.01, self._resend, slot, argv, kslot)
+        return True
+
+    def _resend(self, slot: Slot, argv: list, kslot: int) -> None:
+        router = self.server.router
+        shard = router.slot_shard[kslot]
+        if router.oss and router.moved_addr[kslot] is not None:
+            slot.argv = None
+            slot.on_reply(b"-MOVED %d %s\r\n" % (kslot, router.moved_addr[kslot].encode()))
+        elif shard is None or self.transport is None:
+            slot.argv = None
+            slot.on_reply(b"-READONLY You can't write against a read only replica.\r\n")
+        else:
+            shard.pools[self.resp].get(self.id).send(encode_request(argv), slot)
+        flush_clients()
 
     def forward(self, shard, argv: list, transform=None) -> Slot:
         slot = self.new_slot()

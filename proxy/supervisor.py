@@ -119,6 +119,11 @@ class ShardProcess:
                         self.pid)
         except Exception:  # noqa: BLE001 - nothing there: start it
             pass
+        if not self.adopted and sup.rejoining and self.shard.role == "primary" and sup.has_replica(self.shard):
+            # this node was lost and is back: its primaries are empty now, their replicas elsewhere hold
+            # the data. Report them failed and start them once the leader has failed them over.
+            log.warning("shard %d: primary of a rejoining node, waiting for failover", self.shard.id)
+            await self._await_failover()
         while not sup.stopping and self.state != "STOPPED_FOR_GOOD":
             if self.adopted:
                 await self._watch_adopted()
@@ -146,27 +151,34 @@ class ShardProcess:
                 break
             self.restarts += 1
             if self.shard.role == "primary" and sup.has_replica(self.shard):
-                # a restarted primary comes back empty: it must not be the one its replica syncs from.
-                # Report it failed and wait for the leader to fail its partition over (then restart it
-                # as a replica), or for the detection time if nobody does.
-                self.state = "FAILED"
-                if self.down_since is None:
-                    self.down_since = monotonic()
+                # a restarted primary comes back empty: it must not be the one its replica syncs from
                 log.warning("shard %d (port %d, primary) exited with %s: waiting for failover", self.shard.id,
                             self.port, rc)
-                deadline = monotonic() + sup.timing_s("shard_failure_detection_ms", 5.0) + \
-                    sup.timing_s("node_failure_detection_ms", 10.0)
-                while (self.shard.role == "primary" and monotonic() < deadline and not sup.stopping
-                       and self.state == "FAILED"):
-                    await asyncio.sleep(0.02)
+                await self._await_failover()
                 if sup.stopping or self.state == "STOPPED_FOR_GOOD":
                     break
-                self.backoff = sup.timing_s("shard_restart_backoff_ms", 1.0)
             log.warning("shard %d (port %d) exited with %s: restarting", self.shard.id, self.port, rc)
             if monotonic() - self.started_at > STABLE_AFTER:
                 self.backoff = sup.timing_s("shard_restart_backoff_ms", 1.0)
             await self._backoff()
         self.state = "STOPPED"
+
+    async def _await_failover(self) -> None:
+        """Report this primary failed (state FAILED: the leader fails its partition over) and wait until
+        the topology makes it a replica, or the detection time passed and nobody did (then it restarts
+        as primary: without a failover its partition has no other copy anyway)."""
+        sup = self.sup
+        self.state = "FAILED"
+        if self.down_since is None:
+            self.down_since = monotonic()
+        deadline = monotonic() + sup.timing_s("shard_failure_detection_ms", 5.0) + \
+            sup.timing_s("node_failure_detection_ms", 10.0)
+        while (self.shard.role == "primary" and monotonic() < deadline and not sup.stopping
+               and self.state == "FAILED"):
+            await asyncio.sleep(0.02)
+        self.backoff = sup.timing_s("shard_restart_backoff_ms", 1.0)
+        if self.state == "FAILED":
+            self.state = "BACKOFF"
 
     async def _watch_adopted(self) -> None:
         """A shard we did not start: watch it by pings until it stops answering."""
@@ -257,10 +269,11 @@ class ShardProcess:
 
 
 class Supervisor:
-    def __init__(self, topology, node_id: int, data_dir: str | None = None):
+    def __init__(self, topology, node_id: int, data_dir: str | None = None, rejoining: bool = False):
         self.topology = topology
         self.node_id = node_id
         self.data_dir = data_dir
+        self.rejoining = rejoining   # the node was lost and restarted: its primaries wait for a failover
         self.stopping = False
         self.shards: dict[int, ShardProcess] = {}
         self._pinger: asyncio.Task | None = None

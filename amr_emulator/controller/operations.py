@@ -110,6 +110,7 @@ class Operations:
         if proc.running:
             return {"node": node_id, "pid": proc.pid, "already_running": True}
         proc.keep_down = False
+        proc.rejoin = True
         await self.current_topology()      # the restarted node starts from the newest topology
         self._write_topology()
         await proc.start()

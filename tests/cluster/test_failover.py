@@ -1,0 +1,168 @@
+"""Failovers with real redis-py clients (RedisCluster on OSS, Redis on Enterprise), `fast` timing:
+planned failover under a writer loses no acknowledged write, unplanned failovers of a shard and of a
+node are survived by the clients, a pause shorter than the detection time is not a failover."""
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+import redis
+
+from amr_emulator import Cache
+from amr_emulator.protocol.resp import encode_command
+from amr_emulator.protocol.slots import key_slot
+
+from tests.cluster.conftest import Writer, converged, wait_until
+
+
+@pytest.fixture(scope="module")
+def oss():
+    with Cache(policy="oss", timing="fast", node_restart_delay=0.5) as cache:
+        wait_until(lambda: converged(cache))
+        yield cache
+
+
+@pytest.fixture(scope="module")
+def enterprise():
+    with Cache(policy="enterprise", timing="fast", node_restart_delay=2.0) as cache:
+        wait_until(lambda: converged(cache))
+        yield cache
+
+
+def partition_of(cache, key: str) -> int:
+    return cache.topology().partition_for_slot(key_slot(key.encode())).id
+
+
+@pytest.mark.parametrize("policy", ["oss", "enterprise"])
+def test_planned_failover_under_writes(policy, request):
+    cache = request.getfixturevalue(policy)
+    before = cache.topology()
+    w = Writer(cache.client(), prefix=f"planned-{policy}")
+    w.start()
+    try:
+        w.wait_acks(200)
+        result = cache.failover()            # every partition
+        w.wait_acks(200)
+    finally:
+        w.finish()
+    after = cache.topology()
+    assert after.epoch >= before.epoch + len(before.partitions)
+    for p in before.partitions:
+        assert after.partition(p.id).primary in p.replicas
+        assert after.partition(p.id).replicas == (p.primary,)
+    assert [f["partition"] for f in result["failovers"]] == [p.id for p in before.partitions]
+    for f in result["failovers"]:
+        assert f["write_pause_ms"] < 250, f
+    reader = cache.client()
+    assert w.lost(reader) == []
+    assert not [e for e in w.errors if "READONLY" in e], w.errors[:5]
+    wait_until(lambda: converged(cache))
+    # the partitions still serve reads and writes
+    assert reader.set(f"after-{policy}", 1) and reader.get(f"after-{policy}") == b"1"
+
+
+def test_failover_of_one_shard_and_node_options(oss):
+    t = oss.topology()
+    p = t.partitions[1]
+    result = oss.failover(shard=p.primary)
+    assert [f["partition"] for f in result["failovers"]] == [p.id]
+    t2 = oss.topology()
+    node = t2.shard(t2.partition(0).primary).node
+    result = oss.failover(node=node)
+    assert {f["partition"] for f in result["failovers"]} == {q.id for q in t2.partitions
+                                                           if t2.shard(q.primary).node == node}
+    wait_until(lambda: converged(oss))
+
+
+def test_old_primary_endpoint_answers_moved_after_failover(oss):
+    t = oss.topology()
+    p = t.partitions[0]
+    old_node = t.node(t.shard(p.primary).node)
+    key = next(f"m{i}" for i in range(10000) if t.partition_for_slot(key_slot(f"m{i}".encode())).id == p.id)
+    oss.failover(partition=p.id)
+    new = oss.topology()
+    new_node = new.node(new.shard(new.partition(p.id).primary).node)
+    with socket.create_connection((old_node.ip, old_node.cluster_port), timeout=5) as s:
+        s.sendall(encode_command("AUTH", oss.access_key) + encode_command("SET", key, "1"))
+        buf = b""
+        while buf.count(b"\r\n") < 2:
+            buf += s.recv(4096)
+    assert buf == b"+OK\r\n-MOVED %d %s:%d\r\n" % (key_slot(key.encode()), new_node.ip.encode(), new_node.cluster_port)
+
+
+def test_unplanned_failover_of_a_primary_shard(oss):
+    r = oss.client()
+    t = oss.topology()
+    p = t.partitions[2]
+    key = next(f"s{i}" for i in range(10000) if t.partition_for_slot(key_slot(f"s{i}".encode())).id == p.id)
+    r.set(key, "before")
+    wait_until(lambda: converged(oss))
+    started = time.monotonic()
+    oss.kill_shard(p.primary)
+    after = oss.wait_for(lambda x: x.partition(p.id).primary != p.primary, timeout=10)
+    elapsed = time.monotonic() - started
+    assert after.partition(p.id).primary in p.replicas
+    assert elapsed < 5, elapsed
+    assert wait_until(lambda: _get(r, key)) == b"before"
+    assert r.set(key, "after") and r.get(key) == b"after"
+    wait_until(lambda: converged(oss))      # the killed shard came back as a replica
+    kinds = [e["operation"] for e in oss.events()]
+    assert "shard-killed" in kinds
+
+
+def test_unplanned_failover_of_a_node_and_rejoin(enterprise):
+    r = enterprise.client()
+    t = enterprise.topology()
+    victim = t.shard(t.partitions[0].primary).node
+    lost_primaries = [p.id for p in t.partitions if t.shard(p.primary).node == victim]
+    for i in range(50):
+        r.set(f"n{i}", i)
+    wait_until(lambda: converged(enterprise))
+    started = time.monotonic()
+    enterprise.kill_node(victim)
+    after = enterprise.wait_for(lambda x: all(x.shard(x.partition(pid).primary).node != victim
+                                              for pid in lost_primaries), timeout=15)
+    elapsed = time.monotonic() - started
+    assert elapsed < 6, elapsed         # fast profile: about 1 s of detection
+    assert after.node(victim).state == "down"
+    assert wait_until(lambda: _get(r, "n0")) == b"0"
+    assert [r.get(f"n{i}") for i in range(50)] == [str(i).encode() for i in range(50)]
+    # the controller starts it again; it rejoins holding replicas, in sync
+    back = enterprise.wait_for(lambda x: x.node(victim).state == "up", timeout=20)
+    assert all(s.role == "replica" for s in back.node_shards(victim))
+    wait_until(lambda: converged(enterprise), timeout=20)
+    assert r.set("n-after", 1)
+
+
+def test_short_pause_is_not_a_failover(oss):
+    wait_until(lambda: converged(oss))
+    t = oss.topology()
+    victim = t.shard(t.partitions[0].primary).node
+    oss.pause_node(victim, 0.3)              # below node_failure_detection_ms (1 s)
+    time.sleep(1.8)                           # the whole detection window and more, then check nothing moved
+    assert oss.topology().epoch == t.epoch
+    r = oss.client()
+    assert r.set("pause-short", 1)
+
+
+def test_long_pause_fails_over_and_the_old_primary_follows(oss):
+    wait_until(lambda: converged(oss))
+    r = oss.client()
+    t = oss.topology()
+    p = t.partitions[0]
+    victim = t.shard(p.primary).node
+    oss.pause_node(victim, 2.5)
+    after = oss.wait_for(lambda x: x.partition(p.id).primary != p.primary, timeout=10)
+    assert after.node(victim).state == "down"
+    back = oss.wait_for(lambda x: x.node(victim).state == "up", timeout=15)
+    assert back.shard(p.primary).role == "replica"
+    wait_until(lambda: converged(oss), timeout=15)
+    assert r.set("pause-long", 1) and r.get("pause-long") == b"1"
+
+
+def _get(r, key):
+    try:
+        return r.get(key)
+    except (redis.RedisError, OSError):
+        return None
