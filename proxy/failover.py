@@ -182,6 +182,7 @@ class Coordinator:
         self.task: asyncio.Task | None = None
         self.events: list[dict] = []
         self.started = monotonic()
+        self.leader_epoch = 0   # the topology epoch in the leader's last heartbeat
 
     def timer(self, name: str) -> float:
         return self.server.topology.timing[name] / 1000.0
@@ -230,12 +231,26 @@ class Coordinator:
                 for kind, details in self.quorum.events:
                     self.event(kind, **details)
                 self.quorum.events.clear()
+                self._update_fence()
                 if self.quorum.is_leader and not self.changing:
                     self.changing = True
                     loop.create_task(self._leader_duties())
             except Exception:  # noqa: BLE001 - a bug must not stop the quorum
                 log.exception("quorum loop")
             await asyncio.sleep(period)
+
+    def _update_fence(self) -> None:
+        """Writes stop (client connections close) once this node has not been on the majority side for
+        `minority_write_stop_ms`; a single-node cache is its own majority. Checked against the time of
+        each request, so a node resumed after a pause refuses requests until the leader is heard again."""
+        q = self.quorum
+        window = self.timer("minority_write_stop_ms")
+        if self.leader_epoch > self.server.topology.epoch:
+            self.server.fence_at = 0.0      # the leader has a newer topology: route nothing by ours
+        elif len(q.members) == 1:
+            self.server.fence_at = float("inf")
+        else:   # (a grace at start-up, while the first leader is elected)
+            self.server.fence_at = max(q.last_contact + window, self.started + 3 * window)
 
     def _send(self, m: Message) -> None:
         peer = self.peer(m.to)
@@ -249,7 +264,8 @@ class Coordinator:
         timeout = max(0.2, self.timer("election_timeout_min_ms") / 2)
         cmd = {"prevote": b"AMR.PREVOTE", "vote": b"AMR.VOTE", "heartbeat": b"AMR.HEARTBEAT"}[m.kind]
         try:
-            reply = await peer.call(cmd, str(m.term), str(m.sender), str(m.epoch), timeout=timeout)
+            extra = (b"%.6f" % monotonic(),) if m.kind == "heartbeat" else ()
+            reply = await peer.call(cmd, str(m.term), str(m.sender), str(m.epoch), *extra, timeout=timeout)
         except (OSError, asyncio.TimeoutError, ConnectionError, FailoverError, IndexError, ValueError):
             return
         finally:
@@ -316,7 +332,18 @@ class Coordinator:
         elif name == b"amr.vote":
             t, ok = q.on_vote_request(term, member, epoch)
         else:
+            # a heartbeat that waited in the socket while this node was paused is no contact with the leader:
+            # the nodes share the host's monotonic clock, so its age is known
+            if len(argv) == 5:
+                try:
+                    if monotonic() - float(argv[4]) > self.timer("heartbeat_ms") * 3:
+                        return [q.term, 0, self.server.topology.epoch, b"{}"]
+                except ValueError:
+                    pass
             t, ok = q.on_heartbeat(term, member, epoch)
+            if ok:
+                self.leader_epoch = epoch
+                self._update_fence()
             return [t, int(ok), self.server.topology.epoch, json.dumps(self.report()).encode()]
         return [t, int(ok)]
 

@@ -56,6 +56,10 @@ class ProxyServer:
         self.exit_code = 0
         self.serving = False  # listening on the cache endpoint (part of `ready`)
         self.coordinator: Coordinator | None = None
+        # monotonic time after which requests are refused (connection closed): this node lost sight of the
+        # quorum's majority for the minority write bound (kept up to date by the coordinator)
+        self.fence_at = float("inf")
+        self.fenced_count = 0
 
     def next_client_id(self) -> int:
         self._next_id += 1
@@ -157,11 +161,26 @@ class ProxyServer:
         if self.stopped is not None:
             self.stopped.set()
 
+    def fence(self, c: Client) -> None:
+        """A client's request while this node is cut from the majority: close its connection, as AMR does,
+        so no write is acknowledged on the minority side."""
+        self.fenced_count += 1
+        if self.fenced_count == 1 or self.fenced_count % 1000 == 0:
+            log.warning("node %d: cut from the quorum's majority, closing client connections (%d)", self.node_id,
+                        self.fenced_count)
+        c.closing = True
+        c.pending.clear()
+        c.queue.clear()
+        if c.transport is not None:
+            c.transport.close()
+
     # --- topology ----------------------------------------------------------------------------------
     def adopt(self, topology: Topology) -> None:
         self.topology = topology
         self.router = Router(topology, self.node_id, self.router)
         self.supervisor.adopt(topology)
+        if self.coordinator is not None:
+            self.coordinator._update_fence()
         from .session import _resubscribe
         primaries = [r.id for r in self.router.primaries]
         for c in self.clients.values():
@@ -200,7 +219,7 @@ class ProxyServer:
                 raise RespError(f"ERR stale topology epoch {topo.epoch} (current {self.topology.epoch})")
             self.adopt(topo)
             c.reply(OK)
-        elif name in (b"amr.prevote", b"amr.vote", b"amr.heartbeat") and len(argv) == 4:
+        elif name in (b"amr.prevote", b"amr.vote", b"amr.heartbeat") and len(argv) in (4, 5):
             if self.coordinator is None:
                 raise RespError("ERR not a quorum member yet")
             c.reply(self.coordinator.handle(argv))

@@ -363,6 +363,9 @@ class Client(asyncio.Protocol):
             # the common case: a single-key command of a client without state
             arity = fast[0]
             argc = len(argv)
+            if self.last_interaction > self.server.fence_at:
+                self.server.fence(self)
+                return
             if arity == argc or (arity < 0 and argc >= -arity):
                 k = argv[1]
                 slot = key_slot(k) if b"{" in k else crc_hqx(k, 0) & 0x3FFF
@@ -452,6 +455,9 @@ class Client(asyncio.Protocol):
         self.route(spec, argv)
 
     def route(self, spec, argv: list) -> None:
+        if self.last_interaction > self.server.fence_at and not self.internal:
+            self.server.fence(self)
+            return
         name = spec.name
         router = self.server.router
         special = ROUTED.get(name)

@@ -31,6 +31,7 @@ class Writer(threading.Thread):
         self.client = client
         self.prefix = prefix
         self.acked: list[int] = []
+        self.acked_at: dict[int, float] = {}   # acknowledged write -> when it was sent
         self.errors: list[str] = []
         self.stop_flag = threading.Event()
         self.max_gap = 0.0
@@ -40,6 +41,7 @@ class Writer(threading.Thread):
         i = 0
         last = time.monotonic()
         while not self.stop_flag.is_set():
+            sent = time.monotonic()
             try:
                 self.client.set(f"{self.prefix}:{i}", i)
             except (redis.RedisError, OSError) as e:
@@ -51,6 +53,7 @@ class Writer(threading.Thread):
                     self.max_gap, self.gap_at = now - last, now
                 last = now
                 self.acked.append(i)
+                self.acked_at[i] = sent   # when the acknowledged write was sent
             i += 1
 
     def wait_acks(self, n: int, timeout: float = 10.0) -> None:
