@@ -409,6 +409,9 @@ class Coordinator:
         text = new.to_json()
         term = str(q.term)
         others = [n.id for n in new.nodes if n.id != self.node_id and n.state != "removed"]
+        if self.witness is not None:
+            from .quorum import WITNESS
+            others.append(WITNESS)
         done = asyncio.Event()
         proposal.ack(self.node_id)
         if proposal.committed:

@@ -41,7 +41,9 @@ VERSION = "7.4.0"
 
 
 class ProxyServer:
-    def __init__(self, topology: Topology, node_id: int, data_dir: str | None = None, rejoin: bool = False):
+    def __init__(self, topology: Topology, node_id: int, data_dir: str | None = None, rejoin: bool = False,
+                 witness: tuple[str, int] | None = None):
+        self.witness = witness   # the controller's quorum witness (two-node caches)
         self.topology = topology
         self.node_id = node_id
         self.data_dir = data_dir
@@ -86,7 +88,7 @@ class ProxyServer:
         node = self.topology.node(self.node_id)
         await self.listen(node.ip, node.port, reuseport=True)  # AMR.STATUS answers while shards start
         await self.catch_up()
-        self.coordinator = Coordinator(self)
+        self.coordinator = Coordinator(self, self.witness)
         self.coordinator.start()
         self.supervisor.start()
         if not await self.supervisor.wait_ready(ready_timeout):
@@ -260,8 +262,9 @@ class ProxyServer:
             raise RespError(errors.unknown_command(argv[0], argv[1:]))
 
 
-async def serve(topology: Topology, node_id: int, data_dir: str | None, rejoin: bool = False) -> int:
-    server = ProxyServer(topology, node_id, data_dir, rejoin)
+async def serve(topology: Topology, node_id: int, data_dir: str | None, rejoin: bool = False,
+                witness: tuple[str, int] | None = None) -> int:
+    server = ProxyServer(topology, node_id, data_dir, rejoin, witness)
     loop = asyncio.get_running_loop()
     server.stopped = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -287,6 +290,8 @@ def main(argv=None) -> int:
     p.add_argument("--data-dir", default=None, help="where shards keep their files (one directory each)")
     p.add_argument("--rejoin", action="store_true",
                    help="the node was lost and is started again: its primaries wait for their failover")
+    p.add_argument("--witness", default=None, metavar="HOST:PORT",
+                   help="the quorum's witness (the controller of a two-node cache)")
     p.add_argument("--log-level", default="WARNING")
     args = p.parse_args(argv)
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
@@ -300,4 +305,8 @@ def main(argv=None) -> int:
         uvloop.install()
     except ImportError:
         pass
-    return asyncio.run(serve(topology, args.node, args.data_dir, args.rejoin))
+    witness = None
+    if args.witness:
+        host, _, port = args.witness.rpartition(":")
+        witness = (host, int(port))
+    return asyncio.run(serve(topology, args.node, args.data_dir, args.rejoin, witness))

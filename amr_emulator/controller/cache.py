@@ -220,11 +220,13 @@ class Controller(Operations):
         self.event("cache-creating", policy=t.policy, nodes=len(t.nodes), partitions=len(t.partitions),
                    shards=len(t.shards), endpoint=f"{t.endpoint_host}:{t.endpoint_port}", epoch=t.epoch,
                    management_url=f"http://127.0.0.1:{self.http.port}")
+        witness = await self.start_witness()
         for node in t.nodes:
             data_dir = os.path.join(spec.data_dir, f"node-{node.id}") if spec.data_dir else None
             log_path = os.path.join(self.dir, f"node-{node.id}.log")
             open(log_path, "wb").close()   # a new cache starts new logs; restarts of a node append
             proc = NodeProcess(node.id, self.topology_path, log_path, data_dir)
+            proc.witness = witness
             self.nodes[node.id] = proc
         for node in t.nodes:
             await self.nodes[node.id].start()
@@ -357,6 +359,8 @@ class Controller(Operations):
                 os.unlink(os.path.join(self.dir, "state.json"))
             except OSError:
                 pass
+        if getattr(self, "witness", None) is not None:
+            await self.witness.close()
         await self.http.close()
 
     # --- topology and keys ---------------------------------------------------------------------

@@ -63,6 +63,8 @@ class NodeProcess:
         args = [sys.executable, "-m", "proxy", "--topology", self.topology_path, "--node", str(self.node_id)]
         if self.data_dir:
             args += ["--data-dir", self.data_dir]
+        if getattr(self, "witness", None):
+            args += ["--witness", self.witness]   # the controller votes in a two-node cache's quorum
         if getattr(self, "rejoin", False):
             args.append("--rejoin")   # a node started again: its primaries wait for their failover
         return args

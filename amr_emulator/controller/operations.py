@@ -51,6 +51,22 @@ class Operations:
                 raise HttpError(503, "the cache has no cluster leader (no majority of nodes answers)")
             await asyncio.sleep(0.05)
 
+    async def start_witness(self) -> str | None:
+        """A two-node cache: the controller joins the quorum as a voting witness; its address for the
+        nodes (host:port), else None."""
+        if len(self.topology.nodes) != 2:
+            return None
+        from amr_emulator.controller.witness import Witness
+
+        def stored(topology):
+            if topology.epoch > self.topology.epoch:
+                self.topology = topology
+                self._write_topology()
+        self.witness = Witness(self.topology, stored)
+        port = await self.witness.start("127.0.0.1")
+        self.event("witness-started", address=f"127.0.0.1:{port}")
+        return f"127.0.0.1:{port}"
+
     # --- planned failover ------------------------------------------------------------------------
     async def failover(self, shard: int | None = None, node: int | None = None,
                        partition: int | None = None) -> dict[str, Any]:

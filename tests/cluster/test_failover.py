@@ -194,3 +194,19 @@ def test_paused_node_acknowledges_no_write_it_would_lose(enterprise):
     lost = w.lost(enterprise.client())
     assert [i for i in lost if w.acked_at[i] > paused_at + 2.0] == []
     assert len(lost) < 50
+
+
+def test_two_node_cache_fails_over_with_the_controller_as_witness():
+    with Cache(policy="oss", nodes=2, shards=2, timing="fast", node_restart_delay=30) as cache:
+        wait_until(lambda: converged(cache))
+        r = cache.client()
+        for i in range(20):
+            r.set(f"two{i}", i)
+        t = cache.topology()
+        victim = t.shard(t.partitions[0].primary).node
+        cache.kill_node(victim, keep_down=True)
+        after = cache.wait_for(lambda x: all(x.shard(p.primary).node != victim for p in x.partitions), timeout=15)
+        assert after.node(victim).state == "down"
+        assert wait_until(lambda: _get(r, "two0")) == b"0"
+        assert [r.get(f"two{i}") for i in range(20)] == [str(i).encode() for i in range(20)]
+        assert any(e["operation"] == "witness-started" for e in cache.events())
