@@ -25,6 +25,7 @@ import asyncio
 import json
 import logging
 import random
+import time
 from time import monotonic
 from typing import Any
 
@@ -181,6 +182,7 @@ class Coordinator:
         self.changing = False
         self.task: asyncio.Task | None = None
         self.events: list[dict] = []
+        self.seq = 0
         self.started = monotonic()
         self.leader_epoch = 0   # the topology epoch in the leader's last heartbeat
 
@@ -206,7 +208,9 @@ class Coordinator:
         return p
 
     def event(self, operation: str, **details) -> None:
-        entry = {"operation": operation, "node": self.node_id, "term": self.quorum.term, **details}
+        self.seq += 1
+        entry = {"operation": operation, "node": self.node_id, "term": self.quorum.term, "seq": self.seq,
+                 "time": time.time(), **details}
         self.events.append(entry)
         del self.events[:-200]
         log.warning("%s", json.dumps(entry))

@@ -239,6 +239,7 @@ class Controller(Operations):
         self.state = "ready"
         self.ready_after = time.time() - self.started_at
         self.event("cache-ready", seconds=round(self.ready_after, 3))
+        self._watchers.append(asyncio.create_task(self.follow_node_events()))
         self._write_state()
 
     def _preflight(self) -> None:

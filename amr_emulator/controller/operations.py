@@ -100,8 +100,7 @@ class Operations:
         except InternalError as e:
             self.event("failover-failed", kind="planned", partitions=pids, error=str(e))
             raise HttpError(500, str(e)) from None
-        for r in results:
-            self.event("failover", kind="planned", **r)
+        # the leader's own "failover" events reach the log through follow_node_events
         await self.current_topology()
         self._write_state()
         return {"leader": leader, "failovers": results, "epoch": self.topology.epoch}
@@ -212,6 +211,32 @@ class Operations:
         for i in ids:
             await self.start_node(i, reason=f"zone-up {zone}")
         return {"zone": zone, "nodes": ids}
+
+    async def follow_node_events(self) -> None:
+        """Copy what the nodes' quorum members did (elections, unplanned failovers, nodes down and up)
+        into the cache's event log, as it happens."""
+        seen: dict[tuple[int, int], int] = {}   # (node, pid) -> last seq copied
+        interval = 0.25 if self.spec.timing == "fast" else 1.0
+        while self.state in ("starting", "ready"):
+            await asyncio.sleep(interval)
+            t = self.topology
+            for node_id, proc in list(self.nodes.items()):
+                if not proc.running:
+                    continue
+                n = t.node(node_id)
+                try:
+                    events = await node_json(n.ip, n.port, t.internal_password, "AMR.EVENTS", timeout=0.5)
+                except InternalError:
+                    continue
+                key = (node_id, proc.pid)
+                last = seen.get(key, 0)
+                for e in events:
+                    if e.get("seq", 0) > last:
+                        last = e["seq"]
+                        details = {k: v for k, v in e.items() if k not in ("operation", "seq", "time")}
+                        op = e["operation"]
+                        self.event(op if op != "elected" else "leader-elected", source="node", **details)
+                seen[key] = last
 
     async def node_events(self) -> list[dict[str, Any]]:
         """What the nodes' quorum members did (elections, failovers), newest last."""

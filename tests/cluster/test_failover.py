@@ -109,6 +109,8 @@ def test_unplanned_failover_of_a_primary_shard(oss):
     wait_until(lambda: converged(oss))      # the killed shard came back as a replica
     kinds = [e["operation"] for e in oss.events()]
     assert "shard-killed" in kinds
+    wait_until(lambda: [e for e in oss.events() if e["operation"] == "failover"
+                        and e["details"].get("kind") == "unplanned" and e["details"]["partition"] == p.id])
 
 
 def test_unplanned_failover_of_a_node_and_rejoin(enterprise):
