@@ -195,6 +195,12 @@ class Cache:
     def zone_up(self, zone: str) -> dict[str, Any]:
         return self._api("POST", f"/zones/{zone}/up")
 
+    def drill(self, kind: str = "planned-failover", *, clients: int = 4, duration: float = 10.0) -> dict[str, Any]:
+        """Run a redis-py write workload during `kind` (planned-failover, unplanned-failover, kill-node):
+        per-second ops and errors, the unavailability window, lost acknowledged writes."""
+        from amr_emulator.drill import run_drill
+        return run_drill(self._api, kind, self.client, clients, duration)
+
     def leader(self) -> int:
         return self._api("GET", "/leader")["leader"]
 

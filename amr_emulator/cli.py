@@ -432,5 +432,38 @@ def zone_up(zone, name, as_json):
     _print_result(r, as_json, f"zone {zone} up: nodes {', '.join(map(str, r['nodes']))}")
 
 
+@main.command()
+@click.argument("kind", type=click.Choice(["planned-failover", "unplanned-failover", "kill-node"]))
+@click.option("--name", default=None, help="The cache (default: the only running one).")
+@click.option("--clients", default=4, show_default=True, type=click.IntRange(1, 64), help="redis-py clients writing.")
+@click.option("--duration", default="10s", callback=_duration, show_default=True, help="Length of the drill.")
+@click.option("--json", "as_json", is_flag=True)
+def drill(kind, name, clients, duration, as_json):
+    """Run a write workload during a failover: per-second ops and errors, the unavailability window, and
+    a check that every acknowledged write is still there."""
+    import redis
+    from amr_emulator.drill import run_drill
+    state = _find(name)
+    keys = _api(state, "GET", "/keys")
+    password = keys.get("primary")
+    host, port = state["endpoint_host"], state["endpoint_port"]
+
+    def make_client():
+        if state.get("policy") == "oss":
+            return redis.RedisCluster(host=host, port=port, password=password)
+        return redis.Redis(host=host, port=port, password=password)
+    result = run_drill(lambda m, p, b=None: _api(state, m, p, b), kind, make_client, clients, duration,
+                       log=(lambda s: None) if as_json else click.echo)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo("second  ops     errors")
+    for i, (o, e) in enumerate(zip(result["ops_per_second"], result["errors_per_second"])):
+        click.echo(f"{i:>6}  {o:<6}  {e}")
+    click.echo(f"acknowledged writes: {result['acknowledged_writes']}; errors: {result['error_kinds'] or 'none'}")
+    click.echo(f"unavailability window: {result['unavailability_ms']} ms")
+    click.echo(f"lost acknowledged writes: {result['lost_writes']}")
+
+
 if __name__ == "__main__":
     main()

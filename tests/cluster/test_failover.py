@@ -212,3 +212,11 @@ def test_two_node_cache_fails_over_with_the_controller_as_witness():
         assert wait_until(lambda: _get(r, "two0")) == b"0"
         assert [r.get(f"two{i}") for i in range(20)] == [str(i).encode() for i in range(20)]
         assert any(e["operation"] == "witness-started" for e in cache.events())
+
+
+def test_drill_planned_failover(oss):
+    wait_until(lambda: converged(oss))
+    result = oss.drill("planned-failover", clients=2, duration=1.5)
+    assert result["lost_writes"] == 0
+    assert result["acknowledged_writes"] > 0 and sum(result["ops_per_second"]) == result["acknowledged_writes"]
+    assert result["unavailability_ms"] < 1000
