@@ -102,7 +102,7 @@ def _print_ready(info: dict) -> None:
               help="A replica of every partition on another node (AMR's high availability).")
 @click.option("--eviction-policy", default="volatile-lru", show_default=True, callback=_eviction,
               help="maxmemory-policy of every shard.")
-@click.option("--maxmemory", default=None, callback=_size, help="Memory limit of every shard (bytes or 100mb, 1gb).")
+@click.option("--maxmemory", default=None, callback=_size, help="The cache's memory (bytes or 100mb, 1gb), split over the primary shards  [default: the SKU's, else none]")
 @click.option("--data-dir", default=None, type=click.Path(file_okay=False),
               help="Directory for the nodes' persistent data (one sub-directory per node).")
 @click.option("--timing", default="azure", show_default=True, type=click.Choice(sorted(TIMING_PROFILES)),

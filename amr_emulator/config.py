@@ -53,7 +53,7 @@ class CacheSpec:
     zones: tuple[str, ...] | None = None
     ha: bool = True
     eviction_policy: str = "volatile-lru"
-    maxmemory: int | None = None        # bytes
+    maxmemory: int | None = None        # bytes, the whole cache's (split over the primary shards)
     data_dir: str | None = None
     timing: str = "azure"
     auth: bool = True                   # AMR requires an access key by default
@@ -92,10 +92,7 @@ class CacheSpec:
 
     @property
     def shard_config(self) -> dict[str, str]:
-        config = {"maxmemory-policy": self.eviction_policy}
-        if self.maxmemory is not None:
-            config["maxmemory"] = str(self.maxmemory)
-        return config
+        return {"maxmemory-policy": self.eviction_policy}
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)

@@ -11,8 +11,10 @@
 first asks for it and stopped (every process of it) at the end of the session, also when tests fail.
 Options: the `amr_cache` marker (on a test, class or module: `Cache(...)` keyword arguments) over the
 ini settings `amr_cache_policy`, `amr_cache_nodes`, `amr_cache_shards`, `amr_cache_zones`,
-`amr_cache_timing` (default `fast`), `amr_cache_ha`, `amr_cache_auth`. `amr_cache_factory(**options)`
-starts further caches, stopped at the end of the session.
+`amr_cache_timing` (default `fast`), `amr_cache_ha`, `amr_cache_auth`. `amr_cache` itself is
+function-scoped so that it can read the test's marker; session- or module-scoped fixtures use
+`amr_cache_session` (the ini options; the same cache as an unmarked `amr_cache`).
+`amr_cache_factory(**options)` starts further caches, stopped at the end of the session.
 """
 from __future__ import annotations
 
@@ -113,6 +115,13 @@ def amr_cache(request, amr_cache_pool):
             raise pytest.UsageError("amr_cache marker takes keyword arguments only")
         options.update(marker.kwargs)
     return amr_cache_pool.get(options)
+
+
+@pytest.fixture(scope="session")
+def amr_cache_session(request, amr_cache_pool):
+    """The same cache as `amr_cache` with the ini options, for fixtures of any scope (a session-scoped
+    fixture cannot see a test's marker)."""
+    return amr_cache_pool.get(_ini_options(request.config))
 
 
 @pytest.fixture(scope="session")

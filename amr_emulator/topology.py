@@ -58,8 +58,8 @@ TIMING_PROFILES: dict[str, dict[str, int]] = {
 
 # AMR's SKUs: name -> (memory in GB, vCPUs, primary shards), from the "sharding configuration" table of
 # the AMR architecture page (learn.microsoft.com/azure/redis/architecture). The seeds do not carry the
-# table; these figures are that page's as we know them. Only the shard count shapes the emulated cache;
-# the memory becomes the cache's maxmemory when the user gives none.
+# table; these figures are that page's as we know them. The shard count shapes the emulated cache; the
+# memory, when the user gives no --maxmemory, is split over the primary shards as their maxmemory.
 SKUS: dict[str, tuple[float, int, int]] = {
     "Balanced_B0": (0.5, 2, 1), "Balanced_B1": (1, 2, 1), "Balanced_B3": (3, 2, 2),
     "Balanced_B5": (6, 2, 2), "Balanced_B10": (12, 4, 2), "Balanced_B20": (24, 8, 6),
@@ -367,7 +367,8 @@ def plan(name: str = "amr", *, policy: str = "oss", nodes: int = 3, shards: int 
          access_keys: AccessKeys | None | str = "generate", internal_password: str | None = None,
          first_ip: int = 1, node_ips: Sequence[str] | None = None, node_ports: Sequence[int] | None = None,
          cluster_ports: Sequence[int] | None = None, shard_ports: Iterable[int] | None = None,
-         version: str = DEFAULT_VERSION, shard_config: dict[str, str] | None = None) -> Topology:
+         version: str = DEFAULT_VERSION, shard_config: dict[str, str] | None = None,
+         maxmemory: int | None = None) -> Topology:
     """The first topology (epoch 1) of a cache.
 
     - `nodes` nodes with IPs 127.0.1.<first_ip + id> (or `node_ips`), node port = `port`, cluster
@@ -376,6 +377,8 @@ def plan(name: str = "amr", *, policy: str = "oss", nodes: int = 3, shards: int 
     - `shards` primary shards (default 3, or the SKU's count); NoCluster has a single partition.
     - HA: one replica per partition on another node (in another zone when there are zones).
     - `access_keys`: "generate" (default: new primary and secondary keys), None (no AUTH), or keys.
+    - `maxmemory`: the cache's memory in bytes (default: the SKU's, else none), split evenly over the
+      primary shards as every shard's `maxmemory`.
     """
     if policy not in POLICIES:
         raise ValueError(f"unknown clustering policy {policy!r} (one of {', '.join(POLICIES)})")
@@ -383,12 +386,14 @@ def plan(name: str = "amr", *, policy: str = "oss", nodes: int = 3, shards: int 
         _, memory_gb, _, sku_shards = sku_lookup(sku)
         if shards is None:
             shards = sku_shards
-        shard_config = dict(shard_config or {})
-        shard_config.setdefault("maxmemory", str(int(memory_gb * 1024 ** 3)))
+        if maxmemory is None:
+            maxmemory = int(memory_gb * 1024 ** 3)
     if shards is None:
         shards = 3
     if policy == "nocluster":
         shards = 1
+    if maxmemory is not None and shards >= 1:
+        shard_config = {**(shard_config or {}), "maxmemory": str(max(1, maxmemory // shards))}
     if nodes < 1:
         raise ValueError("a cache needs at least one node")
     if shards < 1:

@@ -120,7 +120,7 @@ def cluster_nodes(router) -> Verbatim:
         me = n.id == router.node_id
         slots = " ".join(f"{s}-{e}" if s != e else str(s) for s, e in ranges.get(n.id, ()))
         line = (f"{router.node_ids[n.id]} {n.ip}:{n.cluster_port}@{n.cluster_port + 10000} "
-                f"{'myself,master' if me else 'master'} - 0 {0 if me else now_ms} {epoch} connected")
+                f"{'myself,master' if me else 'master'} - 0 {now_ms} {epoch} connected")
         if slots:
             line += " " + slots
         lines.append(line + "\n")

@@ -26,6 +26,7 @@ import asyncio
 import hmac
 from binascii import crc_hqx
 import logging
+import re
 from collections import deque
 from time import monotonic, time
 
@@ -1250,6 +1251,10 @@ def _publish(c, argv):
     c.forward(c.server.router.shard_of_key_anywhere(argv[1]), argv)
 
 
+# the proxies' own requests to the shards (connection setup, the supervisor's pings): not shown
+_INTERNAL_MONITOR_LINE = re.compile(rb'^\+[0-9.]+ \[\d+ [^\]]*\] "(?i:auth|hello|ping|info|replicaof)"')
+
+
 def _monitor(c, argv):
     if c.monitor_conns:
         c.reply(OK)
@@ -1269,7 +1274,8 @@ def _monitor(c, argv):
                 if not skip[0]:
                     ack.one_done()
                 return
-            c.relay_push(frame)
+            if _INTERNAL_MONITOR_LINE.search(frame) is None:
+                c.relay_push(frame)
 
         conn = Backend(shard.host, shard.port, shard.password, 2, on_push=relay)
         conn.subscriber = True
@@ -1296,25 +1302,37 @@ def _scan(c, argv):
     fanout.send(c, [(targets[index], sub)], fanout.scan_merge(index, n))
 
 
-def _info_cluster_mode(data: bytes) -> bytes:
-    """OSS: INFO from a shard, as a cluster node reports it."""
-    if data[:1] not in (b"$", b"="):
-        return data
-    value = decode_reply(data)[0]
-    text = value if isinstance(value, str) else value.decode("latin-1")
-    text = text.replace("redis_mode:standalone", "redis_mode:cluster").replace("cluster_enabled:0",
-                                                                               "cluster_enabled:1")
-    if data[:1] == b"=":
+def _info_as_proxy(c, oss: bool):
+    """INFO from a shard as the client's endpoint reports it: its port, this proxy's clients, and
+    under OSS the cluster mode."""
+    sock = c.laddr.rsplit(":", 1)[-1]
+
+    def fix(data: bytes) -> bytes:
+        if data[:1] not in (b"$", b"="):
+            return data
+        value = decode_reply(data)[0]
+        text = value if isinstance(value, str) else value.decode("latin-1")
+        text = _TCP_PORT.sub("tcp_port:" + sock, text)
+        text = _CONNECTED.sub("connected_clients:%d" % len(c.server.clients), text)
+        if oss:
+            text = text.replace("redis_mode:standalone", "redis_mode:cluster").replace("cluster_enabled:0",
+                                                                                       "cluster_enabled:1")
         b = text.encode("latin-1")
-        return b"=%d\r\ntxt:%b\r\n" % (len(b) + 4, b)
-    b = text.encode("latin-1")
-    return b"$%d\r\n%b\r\n" % (len(b), b)
+        if data[:1] == b"=":
+            return b"=%d\r\ntxt:%b\r\n" % (len(b) + 4, b)
+        return b"$%d\r\n%b\r\n" % (len(b), b)
+
+    return fix
+
+
+_TCP_PORT = re.compile(r"tcp_port:\d+")
+_CONNECTED = re.compile(r"connected_clients:\d+")
 
 
 _INFO_KEYSPACE = frozenset([b"keyspace", b"all", b"everything", b"default"])
 
 
-def _merge_info(oss: bool):
+def _merge_info(fix):
     """INFO from every primary this endpoint serves: the first one's text, with the Keyspace section's
     db0 line summed over all of them (keys, expires; avg_ttl the largest)."""
 
@@ -1345,7 +1363,7 @@ def _merge_info(oss: bool):
         data = text.encode("latin-1")
         out = (b"=%d\r\ntxt:%b\r\n" % (len(data) + 4, data) if first[:1] == b"="
                else b"$%d\r\n%b\r\n" % (len(data), data))
-        return _info_cluster_mode(out) if oss else out
+        return fix(out)
 
     return merge
 
@@ -1356,9 +1374,9 @@ def _info(c, argv):
     sections = [a.lower() for a in argv[1:]]
     if len(targets) > 1 and (not sections or any(s in _INFO_KEYSPACE for s in sections)):
         ordered = [router.default] + [t for t in targets if t is not router.default]
-        fanout.send(c, [(t, argv) for t in ordered], _merge_info(router.oss))
+        fanout.send(c, [(t, argv) for t in ordered], _merge_info(_info_as_proxy(c, router.oss)))
         return
-    c.forward(router.default, argv, _info_cluster_mode if router.oss else None)
+    c.forward(router.default, argv, _info_as_proxy(c, router.oss))
 
 
 def _config_set(c, argv):

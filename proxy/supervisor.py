@@ -60,6 +60,62 @@ async def shard_call(host: str, port: int, password: str, *requests, timeout: fl
         writer.close()
 
 
+class ControlConnection:
+    """One authenticated connection to a shard for the supervisor's pings, opened again when lost."""
+
+    def __init__(self, host: str, port: int, password: str):
+        self.host = host
+        self.port = port
+        self.password = password
+        self.reader = None
+        self.writer = None
+        self.buf = b""
+        self.lock = asyncio.Lock()
+
+    async def call(self, *requests, timeout: float = 1.0) -> list:
+        async with self.lock:  # one exchange at a time: replies are read in order
+            try:
+                return await asyncio.wait_for(self._call(requests), timeout)
+            except BaseException:
+                self.close()
+                raise
+
+    async def _call(self, requests) -> list:
+        reqs = [encode_command(*r) for r in requests]
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            self.buf = b""
+            if self.password:
+                reqs.insert(0, encode_command(b"AUTH", self.password))
+                requests = ((b"AUTH",),) + tuple(requests)
+            fresh = bool(self.password)
+        else:
+            fresh = False
+        self.writer.write(b"".join(reqs))
+        replies = []
+        while len(replies) < len(reqs):
+            end = reply_end(self.buf, 0)
+            if end < 0:
+                data = await self.reader.read(65536)
+                if not data:
+                    raise ConnectionError("closed")
+                self.buf += data
+                continue
+            replies.append(decode_reply(self.buf, 0)[0])
+            self.buf = self.buf[end:]
+        if fresh:
+            if hasattr(replies[0], "message"):
+                raise ConnectionError(f"AUTH refused: {replies[0].message}")
+            replies = replies[1:]
+        return replies
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+        self.buf = b""
+
+
 class ShardProcess:
     def __init__(self, sup: "Supervisor", shard, ip: str):
         self.sup = sup
@@ -80,6 +136,7 @@ class ShardProcess:
         self.replicaof_unknown = False
         self.down_since: float | None = None   # when it stopped answering (failure detection)
         self.task: asyncio.Task | None = None
+        self.control = ControlConnection(ip, shard.port, sup.topology.internal_password)
 
     @property
     def port(self) -> int:
@@ -200,11 +257,10 @@ class ShardProcess:
     async def check(self) -> None:
         """One ping: up/down, replication status; REPLICAOF when the topology wants it."""
         sup = self.sup
-        pw = sup.topology.internal_password
         try:
             want = sup.replica_target(self.shard)
-            replies = await shard_call(self.ip, self.port, pw, (b"PING",), (b"INFO", b"replication"),
-                                       timeout=max(0.5, sup.timing_s("shard_ping_interval_ms", 1.0)))
+            replies = await self.control.call((b"PING",), (b"INFO", b"replication"),
+                                              timeout=max(0.5, sup.timing_s("shard_ping_interval_ms", 1.0)))
             was_up = self.up
             self.up = replies[0] == "PONG" or replies[0] == b"PONG"
             if self.up:
@@ -228,7 +284,6 @@ class ShardProcess:
                 self.down_since = monotonic()
 
     async def _point(self, want) -> None:
-        pw = self.sup.topology.internal_password
         if want is None:
             if self.role_reported in (None, "master"):
                 self.pointed_at = None
@@ -236,7 +291,7 @@ class ShardProcess:
             args = (b"REPLICAOF", b"NO", b"ONE")
         else:
             args = (b"REPLICAOF", want[0].encode(), str(want[1]).encode())
-        reply = (await shard_call(self.ip, self.port, pw, args, timeout=2.0))[0]
+        reply = (await self.control.call(args, timeout=2.0))[0]
         if hasattr(reply, "message"):
             if "unknown command" in reply.message:
                 self.replicaof_unknown = True
@@ -249,6 +304,7 @@ class ShardProcess:
 
     async def stop(self, grace: float = 3.0) -> None:
         self.state = "STOPPED_FOR_GOOD"
+        self.control.close()
         pid = self.pid
         if self.proc is not None and self.proc.returncode is None:
             try:

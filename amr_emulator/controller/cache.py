@@ -207,7 +207,7 @@ class Controller(Operations):
                 spec.name, policy=spec.policy, nodes=spec.nodes, shards=spec.shards, sku=spec.sku, ha=spec.ha,
                 zones=spec.zones, host=spec.host, port=port, timing=spec.timing,
                 access_keys=(spec.access_key or "generate") if spec.auth else None,
-                shard_config=spec.shard_config, **addressing)
+                shard_config=spec.shard_config, maxmemory=spec.maxmemory, **addressing)
         except ValueError as e:
             raise StartError(str(e)) from None
         with open(os.path.join(self.dir, "events.jsonl"), "w"):

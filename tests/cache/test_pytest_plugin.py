@@ -23,6 +23,13 @@ def test_default(amr_cache):
 def test_same_cache(amr_cache):
     assert amr_cache.client().get("a") == b"1"     # shared by the session
 
+@pytest.fixture(scope="session")
+def app(amr_cache_session):
+    return amr_cache_session
+
+def test_session_scoped_user_fixture(app, amr_cache):
+    assert app is amr_cache
+
 @pytest.mark.amr_cache(policy="enterprise", nodes=2, shards=2)
 def test_marked(amr_cache):
     assert amr_cache.policy == "enterprise" and len(amr_cache.topology().partitions) == 2
@@ -43,7 +50,7 @@ def test_plugin_in_a_user_suite(tmp_path):
     env = dict(os.environ, AMR_EMULATOR_HOME=str(tmp_path / "home"), PIDS_FILE=str(pids_file))
     p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
                        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
-    assert "1 failed, 3 passed" in p.stdout, p.stdout + p.stderr
+    assert "1 failed, 4 passed" in p.stdout, p.stdout + p.stderr
     import json
     pids = json.loads(pids_file.read_text().splitlines()[0])
     from tests.cache.conftest import alive

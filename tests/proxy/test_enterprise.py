@@ -392,3 +392,9 @@ def test_client_unblock(enterprise):
     finally:
         blocked.close()
         admin.close()
+
+
+def test_info_names_the_endpoint(r, enterprise):
+    info = r.info()
+    assert info["tcp_port"] == enterprise.port
+    assert info["connected_clients"] >= 1

@@ -184,3 +184,55 @@ def test_refuses_to_share_the_endpoint_with_another_server(tmp_path, real_redis)
         raise AssertionError("the proxy did not stop")
     finally:
         p.stop()
+
+
+def test_adopted_topology_starts_a_new_shard_and_routes_to_it():
+    from amr_emulator.topology import Partition, Shard
+    from tests.servers import free_port
+
+    cache = start_cache("enterprise", nodes=1, shards=1, ha=False)
+    try:
+        t = cache.topology
+        new_shard = Shard(id=1, node=0, port=free_port(), partition=1, role="primary")
+        newer = t.bump(shards=t.shards + (new_shard,),
+                       partitions=(Partition(id=0, slots=((0, 8191),), primary=0),
+                                   Partition(id=1, slots=((8192, 16383),), primary=1)))
+        conn = cache.internal(0)
+        try:
+            assert conn.call("AMR.TOPOLOGY.SET", newer.to_json()) == b"+OK\r\n"
+        finally:
+            conn.close()
+        wait_for(lambda: [s for s in cache.status(0)["shards"] if s["id"] == 1 and s["up"]])
+        r = redis.Redis(host=cache.host, port=cache.port)
+        try:
+            high = next(f"h{i}" for i in range(1000) if key_slot(f"h{i}".encode()) >= 8192)
+            low = next(f"l{i}" for i in range(1000) if key_slot(f"l{i}".encode()) < 8192)
+            assert r.mset({high: "new", low: "old"})
+            assert r.dbsize() == 2
+        finally:
+            r.close()
+        direct = RawConnection(t.node(0).ip, new_shard.port)
+        try:
+            direct.call("AUTH", t.internal_password)
+            assert direct.call("KEYS", "*") == b"*1\r\n$%d\r\n%s\r\n" % (len(high), high.encode())
+        finally:
+            direct.close()
+    finally:
+        cache.stop()
+
+
+def test_monitor_relays_every_shard(cache):
+    mon = RawConnection(cache.host, cache.port)
+    r = redis.Redis(host=cache.host, port=cache.port)
+    try:
+        assert mon.call("MONITOR") == b"+OK\r\n"
+        keys = [key_on_node(cache, n) for n in range(3)]
+        for k in keys:
+            r.set(k, "v")
+        lines = []
+        while not all(any(b'"SET" "%s" "v"' % k.encode() in line for line in lines) for k in keys):
+            lines.append(mon.read_reply())
+        assert not any(b"AUTH" in line or b"HELLO" in line for line in lines)
+    finally:
+        mon.close()
+        r.close()

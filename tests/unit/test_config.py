@@ -9,7 +9,6 @@ def test_defaults_are_amrs():
     assert (s.name, s.host, s.port, s.nodes, s.policy, s.ha, s.eviction_policy, s.auth) == (
         "amr", "127.0.0.1", 10000, 3, "oss", True, "volatile-lru", True)
     assert s.shard_config == {"maxmemory-policy": "volatile-lru"}
-    assert CacheSpec(maxmemory=1024).shard_config["maxmemory"] == "1024"
 
 
 @pytest.mark.parametrize("kwargs, message", [

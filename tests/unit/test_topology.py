@@ -69,7 +69,9 @@ def test_sku():
     assert sku_lookup("B10") == ("Balanced_B10", 12, 4, 2)
     t = plan(sku="Balanced_B10", shard_ports=ports())
     assert len(t.partitions) == 2
-    assert t.shard_config["maxmemory"] == str(12 * 1024 ** 3)
+    assert t.shard_config["maxmemory"] == str(6 * 1024 ** 3)   # 12 GB over 2 primaries
+    assert plan(sku="B10", maxmemory=1000, shard_ports=ports()).shard_config["maxmemory"] == "500"
+    assert plan(shards=4, maxmemory=4096, shard_ports=ports()).shard_config["maxmemory"] == "1024"
     with pytest.raises(ValueError, match="unknown SKU"):
         sku_lookup("Z9")
 
