@@ -15,8 +15,8 @@ def servers():
     """Yields a `start(kind, *args)` function; every process it started is stopped at the end."""
     started = []
 
-    def start(kind: str, *args: str):
-        proc = start_shard(*args) if kind == "shard" else start_redis(*args)
+    def start(kind: str, *args: str, port: int | None = None):
+        proc = start_shard(*args, port=port) if kind == "shard" else start_redis(*args)
         started.append(proc)
         return proc
 

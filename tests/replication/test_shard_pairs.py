@@ -240,3 +240,25 @@ def test_wait_counts_the_clients_own_writes():
         tx.execute()
         assert p.wait(1, 5000) == 1
         assert q.get("b") == b"2" and q.get("c") == b"1"
+
+
+def test_replica_reconnects_to_a_restarted_primary():
+    """The primary process dies and comes back empty on the same port: the replica reconnects by
+    itself, finds a new history (full sync) and follows it."""
+    with servers() as start:
+        sp = start("shard")
+        p = client(sp)
+        p.set("before", "1")
+        sq = _replica_of(start, sp)
+        q = client(sq)
+        wait_until(lambda: caught_up(p, q), what="sync")
+        old_id = repl_info(q)["master_replid"]
+        sp.stop()
+        wait_until(lambda: not link_up(q), what="link down")
+        assert q.get("before") == b"1"  # stale data served meanwhile
+        sp2 = start("shard", port=sp.port)
+        p2 = client(sp2)
+        p2.set("after", "2")
+        wait_until(lambda: caught_up(p2, q), what="the replica to follow the new primary")
+        assert q.get("before") is None and q.get("after") == b"2"
+        assert repl_info(q)["master_replid"] != old_id
