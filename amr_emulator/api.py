@@ -201,6 +201,13 @@ class Cache:
         from amr_emulator.drill import run_drill
         return run_drill(self._api, kind, self.client, clients, duration)
 
+    def partition(self, *nodes: int) -> dict[str, Any]:
+        """Cut these nodes off from the others' quorum traffic until `heal()`."""
+        return self._api("POST", "/partition", {"nodes": list(nodes)})
+
+    def heal(self) -> dict[str, Any]:
+        return self._api("POST", "/heal")
+
     def leader(self) -> int:
         return self._api("GET", "/leader")["leader"]
 

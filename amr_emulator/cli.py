@@ -433,6 +433,26 @@ def zone_up(zone, name, as_json):
 
 
 @main.command()
+@click.argument("nodes", type=int, nargs=-1, required=True)
+@click.option("--name", default=None, help="The cache (default: the only running one).")
+@click.option("--json", "as_json", is_flag=True)
+def partition(nodes, name, as_json):
+    """Cut nodes off from the other nodes (quorum traffic) until `heal`: the majority fails their
+    primaries over; their proxies close client connections once cut from the majority."""
+    r = _api(_find(name), "POST", "/partition", {"nodes": list(nodes)})
+    _print_result(r, as_json, f"partitioned: nodes {', '.join(map(str, r['partitioned']))}")
+
+
+@main.command()
+@click.option("--name", default=None, help="The cache (default: the only running one).")
+@click.option("--json", "as_json", is_flag=True)
+def heal(name, as_json):
+    """End every network partition."""
+    r = _api(_find(name), "POST", "/heal")
+    _print_result(r, as_json, f"healed: nodes {', '.join(map(str, r['healed']))}")
+
+
+@main.command()
 @click.argument("kind", type=click.Choice(["planned-failover", "unplanned-failover", "kill-node"]))
 @click.option("--name", default=None, help="The cache (default: the only running one).")
 @click.option("--clients", default=4, show_default=True, type=click.IntRange(1, 64), help="redis-py clients writing.")

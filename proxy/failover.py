@@ -185,6 +185,7 @@ class Coordinator:
         self.seq = 0
         self.started = monotonic()
         self.leader_epoch = 0   # the topology epoch in the leader's last heartbeat
+        self.isolated = False   # `amr-emulator partition`: cut from the other members (AMR.ISOLATE)
 
     def timer(self, name: str) -> float:
         return self.server.topology.timing[name] / 1000.0
@@ -257,6 +258,8 @@ class Coordinator:
             self.server.fence_at = max(q.last_contact + window, self.started + 3 * window)
 
     def _send(self, m: Message) -> None:
+        if self.isolated:
+            return
         peer = self.peer(m.to)
         if peer.busy:
             if m.kind == "heartbeat":
@@ -300,7 +303,7 @@ class Coordinator:
     def _push(self, member: int) -> None:
         """Bring a follower that is behind up to this leader's topology."""
         from .quorum import WITNESS
-        if member in self.pushing or member == WITNESS:
+        if member in self.pushing or member == WITNESS or self.isolated:
             return
         self.pushing.add(member)
 
@@ -325,6 +328,8 @@ class Coordinator:
         return {"shards": shards}
 
     def handle(self, argv: list) -> list:
+        if self.isolated:
+            raise RespError("ERR unreachable (this node is partitioned from the others)")
         name = argv[0].lower()
         try:
             term, member, epoch = _int(argv[1]), _int(argv[2]), _int(argv[3])
@@ -407,7 +412,7 @@ class Coordinator:
         """Store `new` on a majority (this leader included); then adopt it here. `wait_all`: also wait
         (briefly) for every other live node, so all route by it before, say, writes resume."""
         q = self.quorum
-        if not q.is_leader:
+        if not q.is_leader or self.isolated:
             return False
         proposal = q.propose(new.epoch)
         text = new.to_json()

@@ -213,6 +213,8 @@ class ProxyServer:
                 term = int(argv[2]) if len(argv) == 3 else None
             except (ValueError, KeyError, TypeError) as e:
                 raise RespError(f"ERR invalid topology: {e}") from None
+            if self.coordinator is not None and self.coordinator.isolated and term is not None:
+                raise RespError("ERR unreachable (this node is partitioned from the others)")
             q = None if self.coordinator is None else self.coordinator.quorum
             # a leader's topology replaces an uncommitted one of the same epoch (stored from a deposed leader)
             same_epoch_ok = (term is not None and q is not None and term >= q.term and topo.epoch == self.topology.epoch
@@ -225,6 +227,12 @@ class ProxyServer:
             if self.coordinator is None:
                 raise RespError("ERR not a quorum member yet")
             c.reply(self.coordinator.handle(argv))
+        elif name == b"amr.isolate" and len(argv) == 2 and argv[1].lower() in (b"on", b"off"):
+            if self.coordinator is None:
+                raise RespError("ERR not a quorum member yet")
+            self.coordinator.isolated = argv[1].lower() == b"on"
+            self.coordinator.event("isolated" if self.coordinator.isolated else "rejoined-network")
+            c.reply(OK)
         elif name == b"amr.events" and len(argv) == 1:
             c.reply(json.dumps([] if self.coordinator is None else self.coordinator.events).encode())
         elif name == b"amr.failover" and len(argv) >= 2:

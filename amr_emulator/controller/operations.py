@@ -190,6 +190,36 @@ class Operations:
         self.event("shard-killed", shard=shard.id, node=n.id, pid=pid, role=shard.role, partition=shard.partition)
         return {"shard": shard.id, "node": n.id, "pid": pid, "role": shard.role}
 
+    async def partition(self, node_ids: list[int]) -> dict[str, Any]:
+        """Cut nodes off from the others' quorum traffic (a network partition as the quorum sees it):
+        the majority side fails their primaries over; their proxies, without the majority, close their
+        clients after the minority write bound. Replication links between shards are not cut."""
+        t = self.topology
+        for i in node_ids:
+            n = t.node(i)
+            try:
+                await node_call(n.ip, n.port, t.internal_password, "AMR.ISOLATE", "ON", timeout=1.0)
+            except InternalError as e:
+                raise HttpError(409, f"node {i}: {e}") from None
+        self.partitioned = set(getattr(self, "partitioned", set())) | set(node_ids)
+        self.event("network-partition", nodes=sorted(self.partitioned))
+        return {"partitioned": sorted(self.partitioned)}
+
+    async def heal(self) -> dict[str, Any]:
+        t = self.topology
+        healed = []
+        for i, proc in self.nodes.items():
+            if proc.running:
+                n = t.node(i)
+                try:
+                    await node_call(n.ip, n.port, t.internal_password, "AMR.ISOLATE", "OFF", timeout=1.0)
+                    healed.append(i)
+                except InternalError:
+                    pass
+        self.partitioned = set()
+        self.event("network-healed", nodes=healed)
+        return {"healed": healed}
+
     def _zone_nodes(self, zone: str) -> list[int]:
         ids = [n.id for n in self.topology.nodes if n.zone == zone]
         if not ids:
@@ -292,6 +322,15 @@ class Operations:
                 return 200, await self.zone_down(match["zone"])
             return 200, await self.zone_up(match["zone"])
 
+        async def partition(match, body):
+            self._need_ready()
+            nodes = body_of(body).get("nodes") or []
+            return 200, await self.partition([self._node_id(n) for n in nodes])
+
+        async def heal(match, body):
+            self._need_ready()
+            return 200, await self.heal()
+
         async def leader(match, body):
             node_id, st = await self.leader()
             return 200, {"leader": node_id, "term": st["quorum"]["term"], "epoch": st["epoch"]}
@@ -306,5 +345,7 @@ class Operations:
         h.route("POST", prefix + r"/nodes/(?P<node>\d+)/pause", named(pause_node))
         h.route("POST", prefix + r"/shards/(?P<shard>\d+)/kill", named(kill_shard))
         h.route("POST", prefix + r"/zones/(?P<zone>[A-Za-z0-9_-]+)/(?P<action>down|up)", named(zone))
+        h.route("POST", prefix + r"/partition", named(partition))
+        h.route("POST", prefix + r"/heal", named(heal))
         h.route("GET", prefix + r"/leader", named(leader))
         h.route("GET", prefix + r"/node-events", named(node_events))

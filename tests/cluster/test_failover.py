@@ -220,3 +220,40 @@ def test_drill_planned_failover(oss):
     assert result["lost_writes"] == 0
     assert result["acknowledged_writes"] > 0 and sum(result["ops_per_second"]) == result["acknowledged_writes"]
     assert result["unavailability_ms"] < 1000
+
+
+def test_partitioned_node_fails_over_and_rejoins_on_heal(oss):
+    wait_until(lambda: converged(oss))
+    t = oss.topology()
+    p = t.partitions[2]
+    victim = t.shard(p.primary).node
+    oss.partition(victim)
+    try:
+        after = oss.wait_for(lambda x: x.partition(p.id).primary != p.primary, timeout=10)
+        assert after.node(victim).state == "down"
+    finally:
+        oss.heal()
+    back = oss.wait_for(lambda x: x.node(victim).state == "up", timeout=10)
+    assert back.shard(p.primary).role == "replica"
+    wait_until(lambda: converged(oss), timeout=15)
+    r = oss.client()
+    assert r.set("healed", 1) and r.get("healed") == b"1"
+
+
+def test_zone_down_and_up():
+    with Cache(policy="enterprise", zones=["1", "2", "3"], timing="fast") as cache:
+        wait_until(lambda: converged(cache))
+        r = cache.client()
+        r.set("zoned", "v")
+        t = cache.topology()
+        in_zone = [n.id for n in t.nodes if n.zone == "1"]
+        assert cache.zone_down("1")["nodes"] == in_zone
+        after = cache.wait_for(lambda x: all(x.node(i).state == "down" for i in in_zone)
+                               and all(x.shard(p.primary).node not in in_zone for p in x.partitions), timeout=15)
+        assert all(after.node(n.id).state == "up" for n in t.nodes if n.zone != "1")
+        assert wait_until(lambda: _get(r, "zoned")) == b"v"
+        cache.zone_up("1")
+        cache.wait_for(lambda x: all(x.node(i).state == "up" for i in in_zone), timeout=20)
+        wait_until(lambda: converged(cache), timeout=20)
+        ops = [e["operation"] for e in cache.events()]
+        assert "zone-down" in ops and "zone-up" in ops
