@@ -257,3 +257,23 @@ def test_zone_down_and_up():
         wait_until(lambda: converged(cache), timeout=20)
         ops = [e["operation"] for e in cache.events()]
         assert "zone-down" in ops and "zone-up" in ops
+
+
+def test_hung_primary_shard_fails_over(oss):
+    import os
+    import signal
+    wait_until(lambda: converged(oss))
+    r = oss.client()
+    t = oss.topology()
+    p = t.partitions[1]
+    key = next(f"h{i}" for i in range(10000) if t.partition_for_slot(key_slot(f"h{i}".encode())).id == p.id)
+    r.set(key, "kept")
+    wait_until(lambda: converged(oss))
+    pid = next(s["pid"] for n in oss.status()["nodes"] for s in n["status"]["shards"] if s["id"] == p.primary)
+    os.kill(pid, signal.SIGSTOP)             # the process lives but answers nothing
+    try:
+        oss.wait_for(lambda x: x.partition(p.id).primary != p.primary, timeout=10)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    wait_until(lambda: converged(oss), timeout=15)  # resumed, it follows the new primary
+    assert wait_until(lambda: _get(r, key)) == b"kept"
