@@ -45,12 +45,14 @@ class Cache:
                  ha: bool = True, host: str = "127.0.0.1", port: int = 0, timing: str = "fast",
                  eviction_policy: str = "volatile-lru", maxmemory: int | str | None = None,
                  data_dir: str | None = None, auth: bool = True, access_key: str | None = None,
-                 node_restart_delay: float | None = None, ready_timeout: float = 60.0):
+                 node_restart_delay: float | None = None, timers: dict[str, int] | None = None,
+                 ready_timeout: float = 60.0):
         self.spec = CacheSpec(
             name=name or f"amr-{secrets.token_hex(4)}", host=host, port=port, nodes=nodes, shards=shards,
             sku=sku, policy=policy, zones=None if zones is None else tuple(str(z) for z in zones), ha=ha,
             eviction_policy=eviction_policy, maxmemory=parse_size(maxmemory), data_dir=data_dir,
-            timing=timing, auth=auth, access_key=access_key, node_restart_delay=node_restart_delay)
+            timing=timing, auth=auth, access_key=access_key, node_restart_delay=node_restart_delay,
+            timers=dict(timers) if timers else None)
         self.ready_timeout = ready_timeout
         self.info: dict[str, Any] | None = None
         self._proc: subprocess.Popen | None = None

@@ -78,6 +78,19 @@ def _snippet(info: dict) -> list[str]:
     return lines
 
 
+def _timers(values) -> dict[str, int] | None:
+    out = {}
+    for v in values or ():
+        name, sep, ms = v.partition("=")
+        try:
+            out[name.strip()] = int(ms)
+        except ValueError:
+            raise click.BadParameter(f"{v!r}: use NAME=MILLISECONDS", param_hint="--timer") from None
+        if not sep:
+            raise click.BadParameter(f"{v!r}: use NAME=MILLISECONDS", param_hint="--timer")
+    return out or None
+
+
 def _print_ready(info: dict) -> None:
     click.echo(f"Cache {info['name']!r} is ready in {info['ready_after_s']:.2f}s "
                f"(policy {info['policy']}, {info['nodes']} nodes, {info['partitions']} partitions, "
@@ -108,6 +121,8 @@ def _print_ready(info: dict) -> None:
 @click.option("--timing", default="azure", show_default=True, type=click.Choice(sorted(TIMING_PROFILES)),
               help="Timers of failure detection and failover: azure (AMR's figures) or fast (tests).")
 @click.option("--access-key", default=None, help="Primary access key (default: generated, as AMR does).")
+@click.option("--timer", "timers", multiple=True, metavar="NAME=MS",
+              help="Override one timer of the profile, e.g. --timer node_failure_detection_ms=2000 (repeatable).")
 @click.option("--node-restart-delay", default=None, type=click.FloatRange(0),
               help="Seconds before a node that died is started again  [default: fast 2, azure 30]")
 @click.option("--no-auth", is_flag=True, help="Accept clients without AUTH (AMR always requires a key).")
@@ -116,7 +131,7 @@ def _print_ready(info: dict) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the ready cache's facts as JSON.")
 @click.option("--verbose", "-v", is_flag=True, help="Show the event log as it happens (foreground).")
 def up(name, host, port, nodes, shards, sku, policy, zones, ha, eviction_policy, maxmemory, data_dir, timing,
-       access_key, node_restart_delay, no_auth, detach, ready_timeout, as_json, verbose):
+       access_key, timers, node_restart_delay, no_auth, detach, ready_timeout, as_json, verbose):
     """Start a cache: its controller (management API) and its nodes (proxies and shards).
 
     In the foreground Ctrl-C (or SIGTERM) stops every process of the cache; with --detach the
@@ -126,7 +141,7 @@ def up(name, host, port, nodes, shards, sku, policy, zones, ha, eviction_policy,
         spec = CacheSpec(name=name, host=host, port=port, nodes=nodes, shards=shards, sku=sku, policy=policy,
                          zones=zones, ha=ha, eviction_policy=eviction_policy, maxmemory=maxmemory,
                          data_dir=data_dir, timing=timing, auth=not no_auth, access_key=access_key,
-                         node_restart_delay=node_restart_delay)
+                         node_restart_delay=node_restart_delay, timers=_timers(timers))
     except SpecError as e:
         raise click.UsageError(str(e)) from None
     from amr_emulator.controller import Controller, StartError

@@ -19,7 +19,7 @@ from amr_emulator.controller.http import HttpError, JsonServer
 from amr_emulator.controller.internal import InternalError, node_call, node_json
 from amr_emulator.controller.nodes import NodeProcess, group_alive, kill_group
 from amr_emulator.controller.operations import Operations
-from amr_emulator.topology import (CLUSTER_PORT_BASE, LOOPBACK_PREFIX, AccessKeys, Topology, free_port,
+from amr_emulator.topology import (CLUSTER_PORT_BASE, LOOPBACK_PREFIX, AccessKeys, Timing, Topology, free_port,
                                    generate_key, plan)
 
 log = logging.getLogger("amr_emulator.controller")
@@ -205,7 +205,8 @@ class Controller(Operations):
         try:
             self.topology = plan(
                 spec.name, policy=spec.policy, nodes=spec.nodes, shards=spec.shards, sku=spec.sku, ha=spec.ha,
-                zones=spec.zones, host=spec.host, port=port, timing=spec.timing,
+                zones=spec.zones, host=spec.host, port=port,
+                timing=Timing.named(spec.timing, **(spec.timers or {})),
                 access_keys=(spec.access_key or "generate") if spec.auth else None,
                 shard_config=spec.shard_config, maxmemory=spec.maxmemory, **addressing)
         except ValueError as e:

@@ -199,7 +199,9 @@ def test_paused_node_acknowledges_no_write_it_would_lose(enterprise):
 
 
 def test_two_node_cache_fails_over_with_the_controller_as_witness():
-    with Cache(policy="oss", nodes=2, shards=2, timing="fast", node_restart_delay=30) as cache:
+    with Cache(policy="oss", nodes=2, shards=2, timing="fast", node_restart_delay=30,
+               timers={"node_failure_detection_ms": 1200}) as cache:
+        assert cache.topology().timing["node_failure_detection_ms"] == 1200    # a timer overridden
         wait_until(lambda: converged(cache))
         r = cache.client()
         for i in range(20):
