@@ -207,6 +207,10 @@ class Cache:
         """Cut these nodes off from the others' quorum traffic until `heal()`."""
         return self._api("POST", "/partition", {"nodes": list(nodes)})
 
+    def slow_node(self, node: int, latency_ms: float) -> dict[str, Any]:
+        """Every reply of the node's proxy comes `latency_ms` late (0: normal again)."""
+        return self._api("POST", f"/nodes/{node}/slow", {"latency_ms": latency_ms})
+
     def heal(self) -> dict[str, Any]:
         return self._api("POST", "/heal")
 

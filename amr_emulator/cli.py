@@ -458,6 +458,18 @@ def partition(nodes, name, as_json):
     _print_result(r, as_json, f"partitioned: nodes {', '.join(map(str, r['partitioned']))}")
 
 
+@main.command("slow-node")
+@click.argument("node", type=int)
+@click.option("--latency", default="100ms", callback=_duration, show_default=True,
+              help="Added to every reply of the node's proxy (0 ends it).")
+@click.option("--name", default=None, help="The cache (default: the only running one).")
+@click.option("--json", "as_json", is_flag=True)
+def slow_node(node, latency, name, as_json):
+    """Make a node slow: its proxy answers every client request late."""
+    r = _api(_find(name), "POST", f"/nodes/{node}/slow", {"latency_ms": latency * 1000})
+    _print_result(r, as_json, f"node {node}: replies {r['latency_ms']:g} ms late")
+
+
 @main.command()
 @click.option("--name", default=None, help="The cache (default: the only running one).")
 @click.option("--json", "as_json", is_flag=True)

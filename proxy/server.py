@@ -62,6 +62,7 @@ class ProxyServer:
         # quorum's majority for the minority write bound (kept up to date by the coordinator)
         self.fence_at = float("inf")
         self.fenced_count = 0
+        self.slow_s = 0.0   # added to every client reply (`amr-emulator slow-node`, AMR.SLOW <ms>)
 
     def next_client_id(self) -> int:
         self._next_id += 1
@@ -232,6 +233,15 @@ class ProxyServer:
                 raise RespError("ERR not a quorum member yet")
             self.coordinator.isolated = argv[1].lower() == b"on"
             self.coordinator.event("isolated" if self.coordinator.isolated else "rejoined-network")
+            c.reply(OK)
+        elif name == b"amr.slow" and len(argv) == 2:
+            try:
+                ms = float(argv[1])
+            except ValueError:
+                raise RespError("ERR invalid latency") from None
+            if not 0 <= ms <= 600000:
+                raise RespError("ERR invalid latency")
+            self.slow_s = ms / 1000.0
             c.reply(OK)
         elif name == b"amr.events" and len(argv) == 1:
             c.reply(json.dumps([] if self.coordinator is None else self.coordinator.events).encode())

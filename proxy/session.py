@@ -46,6 +46,11 @@ log = logging.getLogger("proxy")
 _dirty_clients: list = []
 
 
+def _late_write(transport, data: bytes) -> None:
+    if not transport.is_closing():
+        transport.write(data)
+
+
 def flush_clients() -> None:
     global _dirty_clients
     if _dirty_clients:
@@ -262,7 +267,11 @@ class Client(asyncio.Protocol):
         t = self.transport
         if out and t is not None:
             self.out = []
-            t.write(b"".join(out) if len(out) > 1 else out[0])
+            data = b"".join(out) if len(out) > 1 else out[0]
+            if self.server.slow_s and not self.internal:   # `amr-emulator slow-node`: replies come late
+                asyncio.get_running_loop().call_later(self.server.slow_s, _late_write, t, data)
+            else:
+                t.write(data)
         if self.close_when_done and not self.pending and t is not None:
             t.close()
 

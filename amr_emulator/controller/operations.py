@@ -220,6 +220,17 @@ class Operations:
         self.event("network-healed", nodes=healed)
         return {"healed": healed}
 
+    async def slow_node(self, node_id: int, latency_ms: float) -> dict[str, Any]:
+        """Every reply of the node's proxy to its clients comes `latency_ms` late (0: normal again)."""
+        t = self.topology
+        n = t.node(node_id)
+        try:
+            await node_call(n.ip, n.port, t.internal_password, "AMR.SLOW", str(latency_ms), timeout=1.0)
+        except InternalError as e:
+            raise HttpError(409, f"node {node_id}: {e}") from None
+        self.event("node-slow", node=node_id, latency_ms=latency_ms)
+        return {"node": node_id, "latency_ms": latency_ms}
+
     def _zone_nodes(self, zone: str) -> list[int]:
         ids = [n.id for n in self.topology.nodes if n.zone == zone]
         if not ids:
@@ -327,6 +338,16 @@ class Operations:
             nodes = body_of(body).get("nodes") or []
             return 200, await self.partition([self._node_id(n) for n in nodes])
 
+        async def slow(match, body):
+            self._need_ready()
+            try:
+                ms = float(body_of(body).get("latency_ms", 100))
+            except (TypeError, ValueError):
+                raise HttpError(400, "latency_ms must be a number") from None
+            if not 0 <= ms <= 600000:
+                raise HttpError(400, "latency_ms must be between 0 and 600000")
+            return 200, await self.slow_node(self._node_id(match["node"]), ms)
+
         async def heal(match, body):
             self._need_ready()
             return 200, await self.heal()
@@ -347,5 +368,6 @@ class Operations:
         h.route("POST", prefix + r"/zones/(?P<zone>[A-Za-z0-9_-]+)/(?P<action>down|up)", named(zone))
         h.route("POST", prefix + r"/partition", named(partition))
         h.route("POST", prefix + r"/heal", named(heal))
+        h.route("POST", prefix + r"/nodes/(?P<node>\d+)/slow", named(slow))
         h.route("GET", prefix + r"/leader", named(leader))
         h.route("GET", prefix + r"/node-events", named(node_events))

@@ -279,3 +279,22 @@ def test_hung_primary_shard_fails_over(oss):
         os.kill(pid, signal.SIGCONT)
     wait_until(lambda: converged(oss), timeout=15)  # resumed, it follows the new primary
     assert wait_until(lambda: _get(r, key)) == b"kept"
+
+
+def test_slow_node(enterprise):
+    t = enterprise.topology()
+    n = t.nodes[0]
+    r = redis.Redis(host=n.ip, port=n.port, password=enterprise.access_key)
+    try:
+        r.ping()
+        enterprise.slow_node(n.id, 150)
+        started = time.monotonic()
+        r.set("slow", 1)
+        assert time.monotonic() - started >= 0.15
+        enterprise.slow_node(n.id, 0)
+        started = time.monotonic()
+        r.get("slow")
+        assert time.monotonic() - started < 0.15
+    finally:
+        enterprise.slow_node(n.id, 0)
+        r.close()
