@@ -345,7 +345,7 @@ class Coordinator:
             # the nodes share the host's monotonic clock, so its age is known
             if len(argv) == 5:
                 try:
-                    if monotonic() - float(argv[4]) > self.timer("heartbeat_ms") * 3:
+                    if monotonic() - float(argv[4]) > self.timer("minority_write_stop_ms") / 2:
                         return [q.term, 0, self.server.topology.epoch, b"{}"]
                 except ValueError:
                     pass

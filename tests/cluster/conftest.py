@@ -56,7 +56,7 @@ class Writer(threading.Thread):
                 self.acked_at[i] = sent   # when the acknowledged write was sent
             i += 1
 
-    def wait_acks(self, n: int, timeout: float = 10.0) -> None:
+    def wait_acks(self, n: int, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         target = len(self.acked) + n
         while len(self.acked) < target:
@@ -120,7 +120,7 @@ def _link_up(cache, t, shard) -> bool:
         r.close()
 
 
-def wait_until(predicate, timeout: float = 15.0, interval: float = 0.05):
+def wait_until(predicate, timeout: float = 30.0, interval: float = 0.05):
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()

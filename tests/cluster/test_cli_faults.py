@@ -30,7 +30,7 @@ def topology(env) -> dict:
     return json.loads(run(env, "status", "--json"))["topology"]
 
 
-def wait_topology(env, predicate, timeout=15.0) -> dict:
+def wait_topology(env, predicate, timeout=30.0) -> dict:
     deadline = time.monotonic() + timeout
     while True:
         t = topology(env)
