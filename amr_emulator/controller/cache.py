@@ -129,7 +129,8 @@ class Controller(Operations):
             "endpoint_host": None if t is None else t.endpoint_host,
             "endpoint_port": None if t is None else t.endpoint_port,
             "epoch": None if t is None else t.epoch,
-            "leader": None if t is None else t.leader,
+            "leader": getattr(self, "elected_leader", None) if getattr(self, "elected_leader", None) is not None
+            else (None if t is None else t.leader),
             "nodes": 0 if t is None else len(t.nodes),
             "shards": 0 if t is None else len(t.shards),
             "partitions": 0 if t is None else len(t.partitions),
@@ -426,6 +427,9 @@ class Controller(Operations):
     async def status(self) -> dict[str, Any]:
         t = await self.current_topology()
         statuses = await self.node_statuses()
+        for node_id, st in statuses.items():   # the cluster leader as the quorum elected it
+            if isinstance(st, dict) and (st.get("quorum") or {}).get("role") == "leader":
+                self.elected_leader = node_id
         nodes = []
         for n in t.nodes:
             st = statuses.get(n.id)

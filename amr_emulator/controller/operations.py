@@ -276,6 +276,8 @@ class Operations:
                         last = e["seq"]
                         details = {k: v for k, v in e.items() if k not in ("operation", "seq", "time")}
                         op = e["operation"]
+                        if op == "elected":
+                            self.elected_leader = e.get("node")
                         self.event(op if op != "elected" else "leader-elected", source="node", **details)
                 seen[key] = last
 
