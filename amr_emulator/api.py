@@ -45,12 +45,14 @@ class Cache:
                  ha: bool = True, host: str = "127.0.0.1", port: int = 0, timing: str = "fast",
                  eviction_policy: str = "volatile-lru", maxmemory: int | str | None = None,
                  data_dir: str | None = None, auth: bool = True, access_key: str | None = None,
-                 tls: bool = False, ready_timeout: float = 60.0):
+                 tls: bool = False, node_restart_delay: float | None = None,
+                 timers: dict[str, int] | None = None, ready_timeout: float = 60.0):
         self.spec = CacheSpec(
             name=name or f"amr-{secrets.token_hex(4)}", host=host, port=port, nodes=nodes, shards=shards,
             sku=sku, policy=policy, zones=None if zones is None else tuple(str(z) for z in zones), ha=ha,
             eviction_policy=eviction_policy, maxmemory=parse_size(maxmemory), data_dir=data_dir,
-            timing=timing, auth=auth, access_key=access_key, tls=tls)
+            timing=timing, auth=auth, access_key=access_key, tls=tls, node_restart_delay=node_restart_delay,
+            timers=dict(timers) if timers else None)
         self.ready_timeout = ready_timeout
         self.info: dict[str, Any] | None = None
         self._proc: subprocess.Popen | None = None
@@ -181,6 +183,79 @@ class Cache:
 
     def node_pids(self) -> dict[int, int]:
         return {int(k): v for k, v in self._need().get("node_pids", {}).items()}
+
+    # --- failover and faults ------------------------------------------------------------------------
+
+    def failover(self, *, shard: int | None = None, node: int | None = None,
+                 partition: int | None = None) -> dict[str, Any]:
+        """Planned failover (the leader pauses writes, waits for the replica, swaps roles, commits):
+        of one shard's partition, of every primary on a node, or of every partition."""
+        return self._api("POST", "/failover", {"shard": shard, "node": node, "partition": partition})
+
+    def kill_node(self, node: int, *, keep_down: bool = False) -> dict[str, Any]:
+        """SIGKILL of the node's process group (a lost VM); restarted after the node restart delay
+        unless `keep_down`."""
+        return self._api("POST", f"/nodes/{node}/kill", {"keep_down": keep_down})
+
+    def restart_node(self, node: int) -> dict[str, Any]:
+        return self._api("POST", f"/nodes/{node}/restart")
+
+    def start_node(self, node: int) -> dict[str, Any]:
+        return self._api("POST", f"/nodes/{node}/start")
+
+    def pause_node(self, node: int, seconds: float) -> dict[str, Any]:
+        """SIGSTOP of the node's process group, SIGCONT after `seconds`."""
+        return self._api("POST", f"/nodes/{node}/pause", {"seconds": seconds})
+
+    def kill_shard(self, shard: int) -> dict[str, Any]:
+        return self._api("POST", f"/shards/{shard}/kill")
+
+    def zone_down(self, zone: str) -> dict[str, Any]:
+        return self._api("POST", f"/zones/{zone}/down")
+
+    def zone_up(self, zone: str) -> dict[str, Any]:
+        return self._api("POST", f"/zones/{zone}/up")
+
+    def drill(self, kind: str = "planned-failover", *, clients: int = 4, duration: float = 10.0) -> dict[str, Any]:
+        """Run a redis-py write workload during `kind` (planned-failover, unplanned-failover, kill-node):
+        per-second ops and errors, the unavailability window, lost acknowledged writes."""
+        from amr_emulator.drill import run_drill
+        return run_drill(self._api, kind, self.client, clients, duration)
+
+    def partition(self, *nodes: int) -> dict[str, Any]:
+        """Cut these nodes off from the others' quorum traffic until `heal()`."""
+        return self._api("POST", "/partition", {"nodes": list(nodes)})
+
+    def slow_node(self, node: int, latency_ms: float) -> dict[str, Any]:
+        """Every reply of the node's proxy comes `latency_ms` late (0: normal again)."""
+        return self._api("POST", f"/nodes/{node}/slow", {"latency_ms": latency_ms})
+
+    def heal(self) -> dict[str, Any]:
+        return self._api("POST", "/heal")
+
+    def leader(self) -> int:
+        return self._api("GET", "/leader")["leader"]
+
+    def node_events(self) -> list[dict[str, Any]]:
+        return self._api("GET", "/node-events")
+
+    def wait_for(self, predicate, timeout: float = 15.0, interval: float = 0.05) -> Topology:
+        """Poll the topology until `predicate(topology)` holds; the topology, or TimeoutError."""
+        import time
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                t = self.topology()
+                if predicate(t):
+                    return t
+            except ApiError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the topology did not reach the expected state within {timeout} s")
+            time.sleep(interval)
+
+    def wait_for_epoch(self, epoch: int, timeout: float = 15.0) -> Topology:
+        return self.wait_for(lambda t: t.epoch >= epoch, timeout)
 
     # --- clients -------------------------------------------------------------------------------
 

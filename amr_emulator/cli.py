@@ -83,6 +83,19 @@ def _snippet(info: dict) -> list[str]:
     return lines
 
 
+def _timers(values) -> dict[str, int] | None:
+    out = {}
+    for v in values or ():
+        name, sep, ms = v.partition("=")
+        try:
+            out[name.strip()] = int(ms)
+        except ValueError:
+            raise click.BadParameter(f"{v!r}: use NAME=MILLISECONDS", param_hint="--timer") from None
+        if not sep:
+            raise click.BadParameter(f"{v!r}: use NAME=MILLISECONDS", param_hint="--timer")
+    return out or None
+
+
 def _print_ready(info: dict) -> None:
     click.echo(f"Cache {info['name']!r} is ready in {info['ready_after_s']:.2f}s "
                f"(policy {info['policy']}, {info['nodes']} nodes, {info['partitions']} partitions, "
@@ -113,6 +126,10 @@ def _print_ready(info: dict) -> None:
 @click.option("--timing", default="azure", show_default=True, type=click.Choice(sorted(TIMING_PROFILES)),
               help="Timers of failure detection and failover: azure (AMR's figures) or fast (tests).")
 @click.option("--access-key", default=None, help="Primary access key (default: generated, as AMR does).")
+@click.option("--timer", "timers", multiple=True, metavar="NAME=MS",
+              help="Override one timer of the profile, e.g. --timer node_failure_detection_ms=2000 (repeatable).")
+@click.option("--node-restart-delay", default=None, type=click.FloatRange(0),
+              help="Seconds before a node that died is started again  [default: fast 2, azure 30]")
 @click.option("--no-auth", is_flag=True, help="Accept clients without AUTH (AMR always requires a key).")
 @click.option("--tls", is_flag=True,
               help="TLS 1.2/1.3 on every client port, with a CA and certificate made for the cache.")
@@ -121,7 +138,7 @@ def _print_ready(info: dict) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the ready cache's facts as JSON.")
 @click.option("--verbose", "-v", is_flag=True, help="Show the event log as it happens (foreground).")
 def up(name, host, port, nodes, shards, sku, policy, zones, ha, eviction_policy, maxmemory, data_dir, timing,
-       access_key, no_auth, tls, detach, ready_timeout, as_json, verbose):
+       access_key, timers, node_restart_delay, no_auth, tls, detach, ready_timeout, as_json, verbose):
     """Start a cache: its controller (management API) and its nodes (proxies and shards).
 
     In the foreground Ctrl-C (or SIGTERM) stops every process of the cache; with --detach the
@@ -131,7 +148,7 @@ def up(name, host, port, nodes, shards, sku, policy, zones, ha, eviction_policy,
         spec = CacheSpec(name=name, host=host, port=port, nodes=nodes, shards=shards, sku=sku, policy=policy,
                          zones=zones, ha=ha, eviction_policy=eviction_policy, maxmemory=maxmemory,
                          data_dir=data_dir, timing=timing, auth=not no_auth, access_key=access_key,
-                         tls=tls)
+                         tls=tls, node_restart_delay=node_restart_delay, timers=_timers(timers))
     except SpecError as e:
         raise click.UsageError(str(e)) from None
     from amr_emulator.controller import Controller, StartError
@@ -329,6 +346,178 @@ def keys(name, regenerate, as_json):
         click.echo(f"regenerated the {regenerate} key (topology epoch {result.get('epoch')})")
         for node, err in (result.get("errors") or {}).items():
             click.echo(f"warning: node {node} did not take the new key: {err}", err=True)
+
+
+# --- failover and faults ---------------------------------------------------------------------------
+
+def _duration(ctx, param, value):
+    if value is None:
+        return None
+    text = str(value).strip().lower()
+    try:
+        if text.endswith("ms"):
+            return float(text[:-2]) / 1000
+        if text.endswith("s"):
+            return float(text[:-1])
+        if text.endswith("m"):
+            return float(text[:-1]) * 60
+        return float(text)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a duration (5s, 500ms, 1m)") from None
+
+
+def _print_result(result, as_json: bool, line: str) -> None:
+    click.echo(json.dumps(result, indent=2) if as_json else line)
+
+
+@main.command()
+@click.option("--name", default=None, help="The cache (default: the only running one).")
+@click.option("--shard", type=int, default=None, help="Fail over the partition of this shard.")
+@click.option("--node", type=int, default=None, help="Fail over every primary on this node.")
+@click.option("--partition", type=int, default=None, help="Fail over this partition.")
+@click.option("--json", "as_json", is_flag=True)
+def failover(name, shard, node, partition, as_json):
+    """Planned failover: the replica becomes primary without losing an acknowledged write (writes wait
+    while it catches up). Without options: every partition."""
+    state = _find(name)
+    result = _api(state, "POST", "/failover", {"shard": shard, "node": node, "partition": partition})
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for f in result["failovers"]:
+        click.echo(f"partition {f['partition']}: shard {f['new_primary']} (node {f['new_primary_node']}) is primary, "
+                   f"shard {f['old_primary']} its replica; writes paused {f['write_pause_ms']} ms")
+    click.echo(f"topology epoch {result['epoch']} (leader node {result['leader']})")
+
+
+@main.command("kill-node")
+@click.argument("node", type=int)
+@click.option("--name", default=None, help="The cache (default: the only running one).")
+@click.option("--keep-down", is_flag=True, help="Do not restart it after the node restart delay.")
+@click.option("--json", "as_json", is_flag=True)
+def kill_node(node, name, keep_down, as_json):
+    """Kill a node (SIGKILL to its proxy and shards: a lost VM). Its partitions fail over after the
+    detection time; the node is started again after the restart delay unless --keep-down."""
+    r = _api(_find(name), "POST", f"/nodes/{node}/kill", {"keep_down": keep_down})
+    _print_result(r, as_json, f"node {node} killed (pid {r['pid']}); "
+                  + ("kept down" if keep_down else f"restarts in {r['restart_in_s']} s"))
+
+
+@main.command("restart-node")
+@click.argument("node", type=int)
+@click.option("--name", default=None, help="The cache (default: the only running one).")
+@click.option("--json", "as_json", is_flag=True)
+def restart_node(node, name, as_json):
+    """Stop a node (if running) and start it again; it rejoins with the current topology."""
+    r = _api(_find(name), "POST", f"/nodes/{node}/restart")
+    _print_result(r, as_json, f"node {node} started (pid {r['pid']})")
+
+
+@main.command("pause-node")
+@click.argument("node", type=int)
+@click.option("--for", "seconds", default="5s", callback=_duration, show_default=True,
+              help="How long (5s, 500ms): longer than the detection time means a failover.")
+@click.option("--name", default=None, help="The cache (default: the only running one).")
+@click.option("--json", "as_json", is_flag=True)
+def pause_node(node, seconds, name, as_json):
+    """Freeze a node (SIGSTOP of its processes), resumed (SIGCONT) after --for."""
+    r = _api(_find(name), "POST", f"/nodes/{node}/pause", {"seconds": seconds})
+    _print_result(r, as_json, f"node {node} paused for {seconds} s")
+
+
+@main.command("kill-shard")
+@click.argument("shard", type=int)
+@click.option("--name", default=None, help="The cache (default: the only running one).")
+@click.option("--json", "as_json", is_flag=True)
+def kill_shard(shard, name, as_json):
+    """Kill one shard process; its proxy restarts it (a primary's partition fails over first)."""
+    r = _api(_find(name), "POST", f"/shards/{shard}/kill")
+    _print_result(r, as_json, f"shard {shard} ({r['role']}, node {r['node']}, pid {r['pid']}) killed")
+
+
+@main.command("zone-down")
+@click.argument("zone")
+@click.option("--name", default=None, help="The cache (default: the only running one).")
+@click.option("--json", "as_json", is_flag=True)
+def zone_down(zone, name, as_json):
+    """Kill every node of an availability zone (kept down until zone-up)."""
+    r = _api(_find(name), "POST", f"/zones/{zone}/down")
+    _print_result(r, as_json, f"zone {zone} down: nodes {', '.join(map(str, r['nodes']))}")
+
+
+@main.command("zone-up")
+@click.argument("zone")
+@click.option("--name", default=None, help="The cache (default: the only running one).")
+@click.option("--json", "as_json", is_flag=True)
+def zone_up(zone, name, as_json):
+    """Start again every node of a zone."""
+    r = _api(_find(name), "POST", f"/zones/{zone}/up")
+    _print_result(r, as_json, f"zone {zone} up: nodes {', '.join(map(str, r['nodes']))}")
+
+
+@main.command()
+@click.argument("nodes", type=int, nargs=-1, required=True)
+@click.option("--name", default=None, help="The cache (default: the only running one).")
+@click.option("--json", "as_json", is_flag=True)
+def partition(nodes, name, as_json):
+    """Cut nodes off from the other nodes (quorum traffic) until `heal`: the majority fails their
+    primaries over; their proxies close client connections once cut from the majority."""
+    r = _api(_find(name), "POST", "/partition", {"nodes": list(nodes)})
+    _print_result(r, as_json, f"partitioned: nodes {', '.join(map(str, r['partitioned']))}")
+
+
+@main.command("slow-node")
+@click.argument("node", type=int)
+@click.option("--latency", default="100ms", callback=_duration, show_default=True,
+              help="Added to every reply of the node's proxy (0 ends it).")
+@click.option("--name", default=None, help="The cache (default: the only running one).")
+@click.option("--json", "as_json", is_flag=True)
+def slow_node(node, latency, name, as_json):
+    """Make a node slow: its proxy answers every client request late."""
+    r = _api(_find(name), "POST", f"/nodes/{node}/slow", {"latency_ms": latency * 1000})
+    _print_result(r, as_json, f"node {node}: replies {r['latency_ms']:g} ms late")
+
+
+@main.command()
+@click.option("--name", default=None, help="The cache (default: the only running one).")
+@click.option("--json", "as_json", is_flag=True)
+def heal(name, as_json):
+    """End every network partition."""
+    r = _api(_find(name), "POST", "/heal")
+    _print_result(r, as_json, f"healed: nodes {', '.join(map(str, r['healed']))}")
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(["planned-failover", "unplanned-failover", "kill-node"]))
+@click.option("--name", default=None, help="The cache (default: the only running one).")
+@click.option("--clients", default=4, show_default=True, type=click.IntRange(1, 64), help="redis-py clients writing.")
+@click.option("--duration", default="10s", callback=_duration, show_default=True, help="Length of the drill.")
+@click.option("--json", "as_json", is_flag=True)
+def drill(kind, name, clients, duration, as_json):
+    """Run a write workload during a failover: per-second ops and errors, the unavailability window, and
+    a check that every acknowledged write is still there."""
+    import redis
+    from amr_emulator.drill import run_drill
+    state = _find(name)
+    keys = _api(state, "GET", "/keys")
+    password = keys.get("primary")
+    host, port = state["endpoint_host"], state["endpoint_port"]
+
+    def make_client():
+        if state.get("policy") == "oss":
+            return redis.RedisCluster(host=host, port=port, password=password)
+        return redis.Redis(host=host, port=port, password=password)
+    result = run_drill(lambda m, p, b=None: _api(state, m, p, b), kind, make_client, clients, duration,
+                       log=(lambda s: None) if as_json else click.echo)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo("second  ops     errors")
+    for i, (o, e) in enumerate(zip(result["ops_per_second"], result["errors_per_second"])):
+        click.echo(f"{i:>6}  {o:<6}  {e}")
+    click.echo(f"acknowledged writes: {result['acknowledged_writes']}; errors: {result['error_kinds'] or 'none'}")
+    click.echo(f"unavailability window: {result['unavailability_ms']} ms")
+    click.echo(f"lost acknowledged writes: {result['lost_writes']}")
 
 
 if __name__ == "__main__":

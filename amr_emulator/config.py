@@ -59,6 +59,8 @@ class CacheSpec:
     auth: bool = True                   # AMR requires an access key by default
     access_key: str | None = None       # None: generated
     tls: bool = False                   # TLS on every client port, with a CA made for the cache
+    node_restart_delay: float | None = None   # seconds before a dead node is started again (None: the profile's)
+    timers: dict[str, int] | None = None      # overrides of the timing profile's timers (name -> ms)
 
     def __post_init__(self):
         if not NAME_RE.match(self.name):
@@ -83,6 +85,13 @@ class CacheSpec:
                             f"(one of: {', '.join(EVICTION_POLICIES)})")
         if self.timing not in TIMING_PROFILES:
             raise SpecError(f"unknown timing profile {self.timing!r} (one of: {', '.join(TIMING_PROFILES)})")
+        if self.timers:
+            known = TIMING_PROFILES.get(self.timing, {})
+            for k, v in self.timers.items():
+                if k not in known:
+                    raise SpecError(f"unknown timer {k!r} (known: {', '.join(known)})")
+                if not isinstance(v, int) or v < 0:
+                    raise SpecError(f"timer {k} must be a number of milliseconds, not {v!r}")
         if self.zones is not None and len(self.zones) == 0:
             raise SpecError("--zones needs at least one zone")
         if self.access_key is not None and not self.auth:

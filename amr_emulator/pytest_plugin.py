@@ -66,7 +66,8 @@ def _ini_options(config) -> dict[str, Any]:
 
 
 def _key(options: dict[str, Any]) -> tuple:
-    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items()))
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else tuple(sorted(v.items())) if isinstance(v, dict)
+                         else v) for k, v in options.items()))
 
 
 class CachePool:

@@ -8,9 +8,12 @@ Listens, with the same client protocol on each, on:
   -MOVED name.
 
 Internal commands, for connections authenticated with the internal password only (anyone else gets
-`unknown command`): `AMR.STATUS` (JSON: node, epoch, ready, shards), `AMR.TOPOLOGY` (the JSON routed
-by), `AMR.TOPOLOGY.SET <json>` (adopted if its epoch is newer: `+OK`; otherwise `-ERR stale topology
-...`), `AMR.SHUTDOWN` (stop the shards, exit 0).
+`unknown command`): `AMR.STATUS` (JSON: node, epoch, ready, shards, quorum), `AMR.TOPOLOGY` (the JSON
+routed by), `AMR.TOPOLOGY.SET <json> [<term>]` (adopted if its epoch is newer, or equal and sent by the
+leader of a term at least ours: `+OK`; otherwise `-ERR stale topology ...`), `AMR.SHUTDOWN` (stop the
+shards, exit 0); the quorum's `AMR.PREVOTE`, `AMR.VOTE`, `AMR.HEARTBEAT` (failover.py);
+`AMR.FAILOVER <partition> ...` (the leader's planned failover; JSON result); `AMR.EVENTS` (JSON: what
+this node's quorum member did).
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ from amr_emulator.topology import Topology
 
 from .router import Router
 from .session import Client
+from .failover import Coordinator, FailoverError, Peer
 from .supervisor import Supervisor, shard_call
 
 log = logging.getLogger("proxy")
@@ -38,7 +42,8 @@ VERSION = "7.4.0"
 
 class ProxyServer:
     def __init__(self, topology: Topology, node_id: int, data_dir: str | None = None, ssl_context=None,
-                 probe_ssl=None):
+                 probe_ssl=None, rejoin: bool = False, witness: tuple[str, int] | None = None):
+        self.witness = witness   # the controller's quorum witness (two-node caches)
         self.topology = topology
         self.ssl = ssl_context  # TLS on every client port (the cache's --tls); shards stay plaintext
         self.probe_ssl = probe_ssl  # client TLS context (the cache's CA) to ask who serves the endpoint
@@ -46,7 +51,7 @@ class ProxyServer:
         self.data_dir = data_dir
         self.version = VERSION
         self.router = Router(topology, node_id)
-        self.supervisor = Supervisor(topology, node_id, data_dir)
+        self.supervisor = Supervisor(topology, node_id, data_dir, rejoining=rejoin)
         self.clients: dict[int, Client] = {}
         self._next_id = 0
         self._servers: list = []
@@ -54,6 +59,12 @@ class ProxyServer:
         self.stopped: asyncio.Event | None = None
         self.exit_code = 0
         self.serving = False  # listening on the cache endpoint (part of `ready`)
+        self.coordinator: Coordinator | None = None
+        # monotonic time after which requests are refused (connection closed): this node lost sight of the
+        # quorum's majority for the minority write bound (kept up to date by the coordinator)
+        self.fence_at = float("inf")
+        self.fenced_count = 0
+        self.slow_s = 0.0   # added to every client reply (`amr-emulator slow-node`, AMR.SLOW <ms>)
 
     def next_client_id(self) -> int:
         self._next_id += 1
@@ -79,10 +90,37 @@ class ProxyServer:
         self.stopped = asyncio.Event()
         node = self.topology.node(self.node_id)
         await self.listen(node.ip, node.port, reuseport=True)  # AMR.STATUS answers while shards start
+        await self.catch_up()
+        self.coordinator = Coordinator(self, self.witness)
+        self.coordinator.start()
         self.supervisor.start()
         if not await self.supervisor.wait_ready(ready_timeout):
             log.warning("node %d: not every shard answered within %.0f s", self.node_id, ready_timeout)
         await self.listen_cache()
+
+    async def catch_up(self) -> None:
+        """A node (re)starting adopts the newest topology its peers hold before it starts its shards, so
+        a former primary comes back as the replica the cache made it."""
+        t = self.topology
+
+        async def one(n):
+            try:
+                return Topology.from_json(await Peer(n.ip, n.port, t.internal_password).call(b"AMR.TOPOLOGY",
+                                                                                          timeout=0.5))
+            except Exception:  # noqa: BLE001 - not up (yet)
+                return None
+        others = [n for n in t.nodes if n.id != self.node_id]
+        if not others:
+            return
+        newest = t
+        for other in await asyncio.gather(*(one(n) for n in others)):
+            if other is not None and other.name == t.name and other.epoch > newest.epoch:
+                newest = other
+        if newest is not t:
+            log.warning("node %d: adopting topology epoch %d from its peers", self.node_id, newest.epoch)
+            self.topology = newest
+            self.router = Router(newest, self.node_id, self.router)
+            self.supervisor.topology = newest
 
     async def foreign_listener(self, host: str, port: int) -> str | None:
         """What already listens on a shared endpoint when it is not this cache (SO_REUSEPORT would
@@ -121,25 +159,49 @@ class ProxyServer:
         for c in list(self.clients.values()):
             if c.transport is not None:
                 c.transport.close()
+        if self.coordinator is not None:
+            self.coordinator.stop()
         await self.supervisor.stop()
         self.router.close()
         if self.stopped is not None:
             self.stopped.set()
+
+    def fence(self, c: Client) -> None:
+        """A client's request while this node is cut from the majority: close its connection, as AMR does,
+        so no write is acknowledged on the minority side."""
+        self.fenced_count += 1
+        if self.fenced_count == 1 or self.fenced_count % 1000 == 0:
+            log.warning("node %d: cut from the quorum's majority, closing client connections (%d)", self.node_id,
+                        self.fenced_count)
+        c.closing = True
+        c.pending.clear()
+        c.queue.clear()
+        if c.transport is not None:
+            c.transport.close()
 
     # --- topology ----------------------------------------------------------------------------------
     def adopt(self, topology: Topology) -> None:
         self.topology = topology
         self.router = Router(topology, self.node_id, self.router)
         self.supervisor.adopt(topology)
+        if self.coordinator is not None:
+            self.coordinator._update_fence()
+        from .session import _resubscribe
+        primaries = [r.id for r in self.router.primaries]
         for c in self.clients.values():
             c.server = self
+            if c.sub_conns:   # subscribers follow the primaries (a failover moved one)
+                for sid in primaries:
+                    if sid not in c.sub_conns:
+                        _resubscribe(c, sid, 0.1)
 
     # --- internal commands -------------------------------------------------------------------------
     def status(self) -> dict:
         shards = self.supervisor.status()
         return {"node": self.node_id, "epoch": self.topology.epoch, "policy": self.topology.policy,
                 "pid": os.getpid(), "ready": self.serving and self.supervisor.ready(), "clients": len(self.clients),
-                "shards": shards}
+                "shards": shards,
+                "quorum": None if self.coordinator is None else self.coordinator.quorum.status()}
 
     def internal_command(self, c: Client, argv: list) -> None:
         name = argv[0].lower()
@@ -147,16 +209,69 @@ class ProxyServer:
             c.reply(json.dumps(self.status()).encode())
         elif name == b"amr.topology" and len(argv) == 1:
             c.reply(self.topology.to_json().encode())
-        elif name == b"amr.topology.set" and len(argv) == 2:
+        elif name == b"amr.topology.set" and len(argv) in (2, 3):
             try:
                 topo = Topology.from_json(argv[1])
                 topo.validate()
+                term = int(argv[2]) if len(argv) == 3 else None
             except (ValueError, KeyError, TypeError) as e:
                 raise RespError(f"ERR invalid topology: {e}") from None
-            if topo.epoch <= self.topology.epoch:
+            if self.coordinator is not None and self.coordinator.isolated and term is not None:
+                raise RespError("ERR unreachable (this node is partitioned from the others)")
+            q = None if self.coordinator is None else self.coordinator.quorum
+            # a leader's topology replaces an uncommitted one of the same epoch (stored from a deposed leader)
+            same_epoch_ok = (term is not None and q is not None and term >= q.term and topo.epoch == self.topology.epoch
+                             and argv[1] != self.topology.to_json().encode())
+            if topo.epoch < self.topology.epoch or (topo.epoch == self.topology.epoch and not same_epoch_ok):
                 raise RespError(f"ERR stale topology epoch {topo.epoch} (current {self.topology.epoch})")
             self.adopt(topo)
             c.reply(OK)
+        elif name in (b"amr.prevote", b"amr.vote", b"amr.heartbeat") and len(argv) in (4, 5):
+            if self.coordinator is None:
+                raise RespError("ERR not a quorum member yet")
+            c.reply(self.coordinator.handle(argv))
+        elif name == b"amr.isolate" and len(argv) == 2 and argv[1].lower() in (b"on", b"off"):
+            if self.coordinator is None:
+                raise RespError("ERR not a quorum member yet")
+            self.coordinator.isolated = argv[1].lower() == b"on"
+            self.coordinator.event("isolated" if self.coordinator.isolated else "rejoined-network")
+            c.reply(OK)
+        elif name == b"amr.slow" and len(argv) == 2:
+            try:
+                ms = float(argv[1])
+            except ValueError:
+                raise RespError("ERR invalid latency") from None
+            if not 0 <= ms <= 600000:
+                raise RespError("ERR invalid latency")
+            self.slow_s = ms / 1000.0
+            c.reply(OK)
+        elif name == b"amr.events" and len(argv) == 1:
+            c.reply(json.dumps([] if self.coordinator is None else self.coordinator.events).encode())
+        elif name == b"amr.failover" and len(argv) >= 2:
+            try:
+                partitions = [int(a) for a in argv[1:]]
+                for pid in partitions:
+                    self.topology.partition(pid)
+            except (ValueError, KeyError):
+                raise RespError("ERR invalid partition") from None
+            if self.coordinator is None or not self.coordinator.quorum.is_leader:
+                leader = None if self.coordinator is None else self.coordinator.quorum.leader
+                raise RespError(f"ERR not the leader (leader is {leader})")
+            slot = c.new_slot()
+            c.held = slot  # the connection's next requests wait until this one is answered
+
+            async def run():
+                try:
+                    result = await self.coordinator.planned(partitions)
+                    data = c.encode(json.dumps(result).encode())
+                except (FailoverError, OSError, asyncio.TimeoutError, ConnectionError) as e:
+                    data = b"-ERR failover failed: " + str(e).replace("\r\n", " ").encode() + b"\r\n"
+                except Exception as e:  # noqa: BLE001 - a bug of ours: answer, serve on
+                    log.exception("planned failover")
+                    data = b"-ERR failover failed: internal error " + repr(e).encode()[:200] + b"\r\n"
+                slot.on_reply(data)
+                c.flush()
+            asyncio.get_running_loop().create_task(run())
         elif name == b"amr.shutdown" and len(argv) == 1:
             c.reply(OK)
             c.flush()
@@ -179,8 +294,9 @@ def tls_contexts(cert: str, key: str, ca: str | None):
     return server, client
 
 
-async def serve(topology: Topology, node_id: int, data_dir: str | None, ssl_context=None, probe_ssl=None) -> int:
-    server = ProxyServer(topology, node_id, data_dir, ssl_context, probe_ssl)
+async def serve(topology: Topology, node_id: int, data_dir: str | None, ssl_context=None, probe_ssl=None,
+                rejoin: bool = False, witness: tuple[str, int] | None = None) -> int:
+    server = ProxyServer(topology, node_id, data_dir, ssl_context, probe_ssl, rejoin, witness)
     loop = asyncio.get_running_loop()
     server.stopped = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -207,6 +323,10 @@ def main(argv=None) -> int:
     p.add_argument("--tls-cert", default=None, help="serve TLS with this certificate (PEM) on every client port")
     p.add_argument("--tls-key", default=None, help="the certificate's private key (PEM)")
     p.add_argument("--tls-ca", default=None, help="the CA that signed it (PEM)")
+    p.add_argument("--rejoin", action="store_true",
+                   help="the node was lost and is started again: its primaries wait for their failover")
+    p.add_argument("--witness", default=None, metavar="HOST:PORT",
+                   help="the quorum's witness (the controller of a two-node cache)")
     p.add_argument("--log-level", default="WARNING")
     args = p.parse_args(argv)
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
@@ -221,4 +341,8 @@ def main(argv=None) -> int:
     except ImportError:
         pass
     ssl_context, probe_ssl = tls_contexts(args.tls_cert, args.tls_key, args.tls_ca) if args.tls_cert else (None, None)
-    return asyncio.run(serve(topology, args.node, args.data_dir, ssl_context, probe_ssl))
+    witness = None
+    if args.witness:
+        host, _, port = args.witness.rpartition(":")
+        witness = (host, int(port))
+    return asyncio.run(serve(topology, args.node, args.data_dir, ssl_context, probe_ssl, args.rejoin, witness))

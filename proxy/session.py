@@ -46,6 +46,11 @@ log = logging.getLogger("proxy")
 _dirty_clients: list = []
 
 
+def _late_write(transport, data: bytes) -> None:
+    if not transport.is_closing():
+        transport.write(data)
+
+
 def flush_clients() -> None:
     global _dirty_clients
     if _dirty_clients:
@@ -114,7 +119,7 @@ def encode_request(argv: list) -> bytes:
 class Slot:
     """One reply owed to the client, in order."""
 
-    __slots__ = ("client", "data", "skip", "transform", "close_after", "count")
+    __slots__ = ("client", "data", "skip", "transform", "close_after", "count", "argv", "retries")
 
     def __init__(self, client):
         self.client = client
@@ -123,8 +128,13 @@ class Slot:
         self.skip = False
         self.transform = None
         self.close_after = False
+        self.argv = None  # a keyed request sent alone: re-routed if its shard was demoted (READONLY)
+        self.retries = 0
 
     def on_reply(self, data: bytes) -> None:
+        if self.argv is not None and data.startswith(b"-READONLY ") and self.count == 1:
+            if self.client.rerouted(self):
+                return
         if self.transform is not None:
             try:
                 data = self.transform(data)
@@ -257,7 +267,11 @@ class Client(asyncio.Protocol):
         t = self.transport
         if out and t is not None:
             self.out = []
-            t.write(b"".join(out) if len(out) > 1 else out[0])
+            data = b"".join(out) if len(out) > 1 else out[0]
+            if self.server.slow_s and not self.internal:   # `amr-emulator slow-node`: replies come late
+                asyncio.get_running_loop().call_later(self.server.slow_s, _late_write, t, data)
+            else:
+                t.write(data)
         if self.close_when_done and not self.pending and t is not None:
             t.close()
 
@@ -359,6 +373,9 @@ class Client(asyncio.Protocol):
             # the common case: a single-key command of a client without state
             arity = fast[0]
             argc = len(argv)
+            if self.last_interaction > self.server.fence_at:
+                self.server.fence(self)
+                return
             if arity == argc or (arity < 0 and argc >= -arity):
                 k = argv[1]
                 shard = self.server.router.slot_local[key_slot(k) if b"{" in k else crc_hqx(k, 0) & 0x3FFF]
@@ -376,8 +393,10 @@ class Client(asyncio.Protocol):
                         last = pending[-1]
                         if (last.data is None and last.transform is None and not last.skip
                                 and conn.send_more(raw, last)):
+                            last.argv = None
                             return
                     s = Slot(self)
+                    s.argv = argv
                     pending.append(s)
                     conn.send(raw, s)
                     return
@@ -448,6 +467,9 @@ class Client(asyncio.Protocol):
         self.route(spec, argv)
 
     def route(self, spec, argv: list) -> None:
+        if self.last_interaction > self.server.fence_at and not self.internal:
+            self.server.fence(self)
+            return
         name = spec.name
         router = self.server.router
         special = ROUTED.get(name)
@@ -484,8 +506,43 @@ class Client(asyncio.Protocol):
         slot = Slot(self)
         if self.skip_this:
             slot.skip = True
+        elif positions and self.multi is None and not self.dedicated and self.tracking is None:
+            slot.argv = argv
         self.pending.append(slot)
         conn.send(encode_request(argv), slot)
+
+    def rerouted(self, slot: Slot) -> bool:
+        """A write answered READONLY: its shard was demoted by a failover while the write waited on it
+        (a planned failover pauses writes, then demotes). Route it by the newer topology: to the new
+        primary (Enterprise), or `-MOVED` to its node (OSS, once another node owns the slot); never
+        READONLY while the topology is changing. False: relay the error."""
+        argv = slot.argv
+        if slot.retries >= 100:
+            slot.argv = None
+            return False
+        try:
+            spec = lookup_spec(argv)
+            positions = (1,) if spec.first_key == 1 and spec.last_key == 1 else get_keys(spec, argv)
+            kslot = key_slot(argv[positions[0]])
+        except Exception:  # noqa: BLE001
+            return False
+        slot.retries += 1
+        # at once; again every 10 ms while this node has not adopted the topology naming the new primary
+        asyncio.get_running_loop().call_later(0 if slot.retries == 1 else 0.01, self._resend, slot, argv, kslot)
+        return True
+
+    def _resend(self, slot: Slot, argv: list, kslot: int) -> None:
+        router = self.server.router
+        shard = router.slot_shard[kslot]
+        if router.oss and router.moved_addr[kslot] is not None:
+            slot.argv = None
+            slot.on_reply(b"-MOVED %d %s\r\n" % (kslot, router.moved_addr[kslot].encode()))
+        elif shard is None or self.transport is None:
+            slot.argv = None
+            slot.on_reply(b"-READONLY You can't write against a read only replica.\r\n")
+        else:
+            shard.pools[self.resp].get(self.id).send(encode_request(argv), slot)
+        flush_clients()
 
     def forward(self, shard, argv: list, transform=None) -> Slot:
         slot = self.new_slot()

@@ -136,6 +136,7 @@ class ShardProcess:
         self.role_reported = None
         self.pointed_at = None  # (ip, port) last sent in REPLICAOF
         self.replicaof_unknown = False
+        self.down_since: float | None = None   # when it stopped answering (failure detection)
         self.task: asyncio.Task | None = None
         self.control = ControlConnection(ip, shard.port, sup.topology.internal_password)
 
@@ -181,6 +182,11 @@ class ShardProcess:
                         self.pid)
         except Exception:  # noqa: BLE001 - nothing there: start it
             pass
+        if not self.adopted and sup.rejoining and self.shard.role == "primary" and sup.has_replica(self.shard):
+            # this node was lost and is back: its primaries are empty now, their replicas elsewhere hold
+            # the data. Report them failed and start them once the leader has failed them over.
+            log.warning("shard %d: primary of a rejoining node, waiting for failover", self.shard.id)
+            await self._await_failover()
         while not sup.stopping and self.state != "STOPPED_FOR_GOOD":
             if self.adopted:
                 await self._watch_adopted()
@@ -206,12 +212,36 @@ class ShardProcess:
             self.pid = None
             if sup.stopping or self.state == "STOPPED_FOR_GOOD":
                 break
-            log.warning("shard %d (port %d) exited with %s: restarting", self.shard.id, self.port, rc)
             self.restarts += 1
+            if self.shard.role == "primary" and sup.has_replica(self.shard):
+                # a restarted primary comes back empty: it must not be the one its replica syncs from
+                log.warning("shard %d (port %d, primary) exited with %s: waiting for failover", self.shard.id,
+                            self.port, rc)
+                await self._await_failover()
+                if sup.stopping or self.state == "STOPPED_FOR_GOOD":
+                    break
+            log.warning("shard %d (port %d) exited with %s: restarting", self.shard.id, self.port, rc)
             if monotonic() - self.started_at > STABLE_AFTER:
                 self.backoff = sup.timing_s("shard_restart_backoff_ms", 1.0)
             await self._backoff()
         self.state = "STOPPED"
+
+    async def _await_failover(self) -> None:
+        """Report this primary failed (state FAILED: the leader fails its partition over) and wait until
+        the topology makes it a replica, or the detection time passed and nobody did (then it restarts
+        as primary: without a failover its partition has no other copy anyway)."""
+        sup = self.sup
+        self.state = "FAILED"
+        if self.down_since is None:
+            self.down_since = monotonic()
+        deadline = monotonic() + sup.timing_s("shard_failure_detection_ms", 5.0) + \
+            sup.timing_s("node_failure_detection_ms", 10.0)
+        while (self.shard.role == "primary" and monotonic() < deadline and not sup.stopping
+               and self.state == "FAILED"):
+            await asyncio.sleep(0.02)
+        self.backoff = sup.timing_s("shard_restart_backoff_ms", 1.0)
+        if self.state == "FAILED":
+            self.state = "BACKOFF"
 
     async def _watch_adopted(self) -> None:
         """A shard we did not start: watch it by pings until it stops answering."""
@@ -239,6 +269,8 @@ class ShardProcess:
                                               timeout=max(0.5, sup.timing_s("shard_ping_interval_ms", 1.0)))
             was_up = self.up
             self.up = replies[0] == "PONG" or replies[0] == b"PONG"
+            if self.up:
+                self.down_since = None
             if self.up and self.state == "STARTING":
                 self.state = "RUNNING"
             info = replies[1]
@@ -254,6 +286,8 @@ class ShardProcess:
                 await self._point(want)
         except Exception:  # noqa: BLE001 - down, or not yet up
             self.up = False
+            if self.down_since is None and self.state != "STARTING":
+                self.down_since = monotonic()
 
     async def _point(self, want) -> None:
         if want is None:
@@ -297,10 +331,11 @@ class ShardProcess:
 
 
 class Supervisor:
-    def __init__(self, topology, node_id: int, data_dir: str | None = None):
+    def __init__(self, topology, node_id: int, data_dir: str | None = None, rejoining: bool = False):
         self.topology = topology
         self.node_id = node_id
         self.data_dir = data_dir
+        self.rejoining = rejoining   # the node was lost and restarted: its primaries wait for a failover
         self.stopping = False
         self.shards: dict[int, ShardProcess] = {}
         self._pinger: asyncio.Task | None = None
@@ -325,6 +360,12 @@ class Supervisor:
             return None
         primary = topo.primary_shard(current.partition)
         return (topo.node(primary.node).ip, primary.port)
+
+    def has_replica(self, shard) -> bool:
+        try:
+            return bool(self.topology.partition(shard.partition).replicas)
+        except KeyError:
+            return False
 
     def start(self) -> None:
         self.reconcile()

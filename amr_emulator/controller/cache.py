@@ -18,7 +18,8 @@ from amr_emulator.config import CacheSpec, cache_dir, pid_alive, read_state, run
 from amr_emulator.controller.http import HttpError, JsonServer
 from amr_emulator.controller.internal import InternalError, node_call, node_json, use_tls
 from amr_emulator.controller.nodes import NodeProcess, group_alive, kill_group
-from amr_emulator.topology import (CLUSTER_PORT_BASE, LOOPBACK_PREFIX, AccessKeys, Topology, free_port,
+from amr_emulator.controller.operations import Operations
+from amr_emulator.topology import (CLUSTER_PORT_BASE, LOOPBACK_PREFIX, AccessKeys, Timing, Topology, free_port,
                                    generate_key, plan)
 
 log = logging.getLogger("amr_emulator.controller")
@@ -87,7 +88,7 @@ def make_tls(directory: str, spec: CacheSpec, topology: Topology):
     return files
 
 
-class Controller:
+class Controller(Operations):
     def __init__(self, spec: CacheSpec, ready_timeout: float = 60.0, parent_pid: int | None = None):
         self.spec = spec
         self.dir = cache_dir(spec.name)
@@ -143,7 +144,8 @@ class Controller:
             "endpoint_host": None if t is None else t.endpoint_host,
             "endpoint_port": None if t is None else t.endpoint_port,
             "epoch": None if t is None else t.epoch,
-            "leader": None if t is None else t.leader,
+            "leader": getattr(self, "elected_leader", None) if getattr(self, "elected_leader", None) is not None
+            else (None if t is None else t.leader),
             "nodes": 0 if t is None else len(t.nodes),
             "shards": 0 if t is None else len(t.shards),
             "partitions": 0 if t is None else len(t.partitions),
@@ -221,7 +223,8 @@ class Controller:
         try:
             self.topology = plan(
                 spec.name, policy=spec.policy, nodes=spec.nodes, shards=spec.shards, sku=spec.sku, ha=spec.ha,
-                zones=spec.zones, host=spec.host, port=port, timing=spec.timing,
+                zones=spec.zones, host=spec.host, port=port,
+                timing=Timing.named(spec.timing, **(spec.timers or {})),
                 access_keys=(spec.access_key or "generate") if spec.auth else None,
                 shard_config=spec.shard_config, maxmemory=spec.maxmemory, **addressing)
         except ValueError as e:
@@ -238,6 +241,7 @@ class Controller:
         self.event("cache-creating", policy=t.policy, nodes=len(t.nodes), partitions=len(t.partitions),
                    shards=len(t.shards), endpoint=f"{t.endpoint_host}:{t.endpoint_port}", epoch=t.epoch,
                    management_url=f"http://127.0.0.1:{self.http.port}")
+        witness = await self.start_witness()
         for node in t.nodes:
             # shards work (and write their snapshot files) in the data dir: the user's, else the cache's own
             data_dir = os.path.join(spec.data_dir or os.path.join(self.dir, "data"), f"node-{node.id}")
@@ -245,6 +249,7 @@ class Controller:
             open(log_path, "wb").close()   # a new cache starts new logs; restarts of a node append
             proc = NodeProcess(node.id, self.topology_path, log_path, data_dir,
                                tls=(self.tls.cert, self.tls.key, self.tls.ca) if self.tls else None)
+            proc.witness = witness
             self.nodes[node.id] = proc
         for node in t.nodes:
             await self.nodes[node.id].start()
@@ -257,6 +262,7 @@ class Controller:
         self.state = "ready"
         self.ready_after = time.time() - self.started_at
         self.event("cache-ready", seconds=round(self.ready_after, 3))
+        self._watchers.append(asyncio.create_task(self.follow_node_events()))
         self._write_state()
 
     def _preflight(self) -> None:
@@ -312,6 +318,7 @@ class Controller:
         if not proc.stopping:
             self.event("node-exited", node=node_id, pid=proc.pid, status=code)
             self._write_state()
+            self.node_exited(node_id, code)
 
     async def node_statuses(self, timeout: float = 1.0) -> dict[int, dict[str, Any] | Exception]:
         t = self.topology
@@ -376,6 +383,8 @@ class Controller:
                 os.unlink(os.path.join(self.dir, "state.json"))
             except OSError:
                 pass
+        if getattr(self, "witness", None) is not None:
+            await self.witness.close()
         await self.http.close()
 
     # --- topology and keys ---------------------------------------------------------------------
@@ -439,6 +448,9 @@ class Controller:
     async def status(self) -> dict[str, Any]:
         t = await self.current_topology()
         statuses = await self.node_statuses()
+        for node_id, st in statuses.items():   # the cluster leader as the quorum elected it
+            if isinstance(st, dict) and (st.get("quorum") or {}).get("role") == "leader":
+                self.elected_leader = node_id
         nodes = []
         for n in t.nodes:
             st = statuses.get(n.id)
@@ -505,6 +517,7 @@ class Controller:
         h.route("GET", prefix + r"/events", named(events))
         h.route("GET", prefix + r"/keys", named(keys))
         h.route("POST", prefix + r"/keys/regenerate", named(regenerate))
+        self._operation_routes(named, prefix)
 
     async def shutdown_nodes(self) -> None:
         if self.nodes_stopped:

@@ -67,6 +67,10 @@ class NodeProcess:
             args += ["--data-dir", self.data_dir]
         if self.tls:
             args += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1], "--tls-ca", self.tls[2]]
+        if getattr(self, "witness", None):
+            args += ["--witness", self.witness]   # the controller votes in a two-node cache's quorum
+        if getattr(self, "rejoin", False):
+            args.append("--rejoin")   # a node started again: its primaries wait for their failover
         return args
 
     async def start(self) -> None:
