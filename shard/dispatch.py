@@ -4,17 +4,21 @@ unknown command -> arity -> auth -> pub/sub context (RESP2) -> OOM -> read-only 
 queuing -> call. A rejection inside MULTI flags the transaction (EXECABORT at EXEC).
 
 `call` runs one handler with the bookkeeping Redis's call() does: stats, slowlog, monitors, the
-clients blocked on keys this command made ready.
+clients blocked on keys this command made ready, replication (only while `server.propagating`).
+
+`run_plain` is the hot path: a batch of requests on a connection whose state needs none of the
+checks above (see `Client.plain_state`) runs its plain commands (`Entry.plain`) with the same
+effects and replies as `process_command`, without the checks that cannot apply to them.
 """
 from __future__ import annotations
 
 import logging
-from time import perf_counter
+from time import perf_counter_ns
 
 from amr_emulator.protocol import errors
 from amr_emulator.protocol.commands import COMMANDS
 from amr_emulator.protocol.errors import RespError
-from amr_emulator.protocol.resp import QUEUED
+from amr_emulator.protocol.resp import OK, QUEUED
 
 from .handlers import load_all
 
@@ -47,13 +51,14 @@ class Paused(Exception):
 class Entry:
     """A command as dispatch sees it: its spec and its handler (None for a container)."""
 
-    __slots__ = ("spec", "handler", "name", "is_write", "flags", "subs", "denyoom", "allowed_in_pubsub",
-                 "no_auth", "stats", "skip_monitor", "may_pause")
+    __slots__ = ("spec", "handler", "name", "arity", "is_write", "flags", "subs", "denyoom", "allowed_in_pubsub",
+                 "no_auth", "stats", "skip_monitor", "may_pause", "plain")
 
     def __init__(self, spec, handler):
         self.spec = spec
         self.handler = handler
         self.name = spec.name
+        self.arity = spec.arity
         self.flags = spec.flags
         self.is_write = "write" in spec.flags
         self.denyoom = "denyoom" in spec.flags
@@ -63,10 +68,17 @@ class Entry:
         self.allowed_in_pubsub = spec.name in _PUBSUB_ALLOWED
         self.may_pause = self.is_write or spec.name in ("publish", "spublish", "eval", "evalsha", "fcall")
         self.stats = [0, 0, 0, 0]  # calls, usec, rejected_calls, failed_calls
+        # A plain command cannot change what `Client.plain_state` checks (MULTI, pub/sub, AUTH,
+        # CLIENT PAUSE/REPLY, MONITOR, CONFIG, replication: all noscript or admin), does not block,
+        # and has no subcommands: `run_plain` runs it. INFO reads the counters run_plain keeps in
+        # locals until the batch ends.
+        self.plain = (handler is not None and not (spec.flags & _NOT_PLAIN) and not spec.subcommands
+                      and spec.name not in ("info",))
 
 
 _PUBSUB_ALLOWED = frozenset(["ping", "subscribe", "ssubscribe", "unsubscribe", "sunsubscribe", "psubscribe",
                              "punsubscribe", "quit", "reset"])
+_NOT_PLAIN = frozenset(["noscript", "admin", "blocking"])
 _MULTI_IMMEDIATE = frozenset([b"exec", b"discard", b"multi", b"watch", b"quit", b"reset"])
 
 
@@ -88,6 +100,16 @@ def build_table() -> dict:
         elif name in handlers:
             table[name.encode()] = Entry(spec, handlers[name])
     return table
+
+
+def build_plain_table(table: dict) -> dict:
+    """The plain commands (Entry.plain) by name as clients send it: lower and upper case."""
+    plain = {}
+    for name, entry in table.items():
+        if entry.plain:
+            plain[name] = entry
+            plain[name.upper()] = entry
+    return plain
 
 
 def _reject(c, message: str, entry=None) -> None:
@@ -123,7 +145,7 @@ def process_command(c, argv: list) -> None:
                 _reject(c, errors.unknown_subcommand(argv[1], argv[0]))
                 return
             entry = sub
-    arity = entry.spec.arity
+    arity = entry.arity
     argc = len(argv)
     if (arity > 0 and arity != argc) or argc < -arity:
         _reject(c, errors.wrong_arity(entry.name), entry)
@@ -131,7 +153,7 @@ def process_command(c, argv: list) -> None:
     if not c.authenticated and not entry.no_auth:
         _reject(c, errors.NOAUTH, entry)
         return
-    if c.pubsub_count and c.resp == 2 and not entry.allowed_in_pubsub:
+    if c.resp == 2 and (c.subscriptions or c.psubscriptions or c.ssubscriptions) and not entry.allowed_in_pubsub:
         _reject(c, errors.pubsub_context(entry.name), entry)
         return
     if entry.denyoom and server.maxmemory and c.multi is None and server.over_maxmemory():
@@ -161,7 +183,7 @@ def call(c, entry, argv: list) -> None:
         server.feed_monitors(c, argv)
     c.cmd_name = entry.name
     dirty = server.dirty
-    start = perf_counter()
+    start = perf_counter_ns()
     try:
         result = entry.handler(c, argv)
     except RespError as e:
@@ -176,11 +198,10 @@ def call(c, entry, argv: list) -> None:
         c.reply(RespError("ERR internal error executing '%s'" % entry.name))
     else:
         c.reply(result)
-    elapsed = perf_counter() - start
-    if server.dirty != dirty or c.rewritten is not None:
+    usec = (perf_counter_ns() - start) // 1000
+    if server.propagating and (server.dirty != dirty or c.rewritten is not None):
         propagate_effects(c, argv)
     stats[0] += 1
-    usec = int(elapsed * 1e6)
     stats[1] += usec
     server.stat_numcommands += 1
     if usec >= server.slowlog_slower_than >= 0:
@@ -189,9 +210,81 @@ def call(c, entry, argv: list) -> None:
         server.handle_ready_keys()
 
 
+def run_plain(c, requests: list) -> int:
+    """Run `requests` from the first while they are plain commands with a valid arity, exactly as
+    `process_command` would (its checks cannot apply: the caller made sure of `c.plain_state()`);
+    the number run. The rest goes through process_command.
+
+    Per command: one dictionary lookup for the entry, the handler, the reply encoded straight into
+    the output, one clock reading (each command's time runs from the previous reading), the stats;
+    the command counter and the client's last command name are written once at the end."""
+    server = c.server
+    plain = server.plain_table
+    out = c.out
+    encode = c.encode
+    slower = server.slowlog_slower_than
+    propagating = server.propagating
+    dirty = 0
+    done = 0
+    ran = None
+    start = perf_counter_ns()
+    try:
+        for argv in requests:
+            entry = plain.get(argv[0])
+            if entry is None:
+                entry = plain.get(argv[0].lower())
+                if entry is None:
+                    break
+            arity = entry.arity
+            if arity != len(argv) and (arity > 0 or len(argv) < -arity):
+                break
+            if propagating:
+                dirty = server.dirty
+            try:
+                result = entry.handler(c, argv)
+            except RespError as e:
+                entry.stats[3] += 1
+                server.stat_failed_calls += 1
+                result = e
+            except Blocked as b:  # no plain command blocks; if one did, as call() does
+                c.block(entry, argv, b)
+                result = NO_REPLY
+            except Exception:  # a bug of ours: log it, answer an error, serve on
+                log.exception("error executing %r", argv[:4])
+                entry.stats[3] += 1
+                result = RespError("ERR internal error executing '%s'" % entry.name)
+            if result is OK:
+                out.append(b"+OK\r\n")
+            elif result is not NO_REPLY:
+                out.append(encode(result))
+            now = perf_counter_ns()
+            usec = (now - start) // 1000
+            start = now
+            if propagating and (server.dirty != dirty or c.rewritten is not None):
+                propagate_effects(c, argv)
+            stats = entry.stats
+            stats[0] += 1
+            stats[1] += usec
+            done += 1
+            ran = entry
+            if usec >= slower >= 0:
+                server.slowlog_add(c, argv, usec)
+            if server.ready_keys:
+                server.handle_ready_keys()
+                start = perf_counter_ns()
+            if result is NO_REPLY and c.blocked is not None:
+                break
+    finally:
+        if ran is not None:
+            server.stat_numcommands += done
+            c.cmd_name = ran.name
+    return done
+
+
 def propagate_effects(c, argv: list) -> None:
     """Send the command's effects to replicas: the request itself, unless the handler rewrote it
-    (`c.propagate_as`), as Redis's rewriteClientCommandVector / alsoPropagate."""
+    (`c.propagate_as`), as Redis's rewriteClientCommandVector / alsoPropagate. Called only while
+    `server.propagating`."""
     rewritten = c.rewritten
     if rewritten is None:
         c.server.propagate(c.db.id, argv)

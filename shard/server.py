@@ -17,7 +17,7 @@ from time import monotonic, time
 from amr_emulator.protocol.resp import Push
 
 from . import config as shard_config
-from .dispatch import build_table
+from .dispatch import build_plain_table, build_table
 from .keyspace import NOTIFY_KEYEVENT, NOTIFY_KEYSPACE, Database, ExpiryCycle
 from .session import Client
 
@@ -32,6 +32,7 @@ class Server:
         self.port = port
         self.bind = bind
         self.table = build_table()
+        self.plain_table = build_plain_table(self.table)
         self.run_id = secrets.token_hex(20)
         self.start_time = time()
         self.start_monotonic = monotonic()
@@ -48,6 +49,9 @@ class Server:
         self.slowlog_max_len = 128
         self.replica_read_only = True
         self.is_replica = False
+        # True while something consumes `propagate` (a replication backlog or a replica): until
+        # then `call` does no replication bookkeeping at all. The replication code sets it.
+        self.propagating = False
         self.hz = 10
         self.config = shard_config.Config(self)
         for name, value in settings.items():
@@ -181,7 +185,8 @@ class Server:
             self.publish(b"__keyevent@%d__:%b" % (dbid, event), key)
 
     def propagate(self, dbid: int, argv: list) -> None:
-        """An effect for replicas and the AOF. The replication issue feeds its backlog from here."""
+        """An effect for replicas and the AOF. The replication issue feeds its backlog from here.
+        Only called while `self.propagating`."""
 
     # --- blocking ----------------------------------------------------------------------------------
     def handle_ready_keys(self) -> None:

@@ -15,7 +15,7 @@ from time import monotonic, time
 from amr_emulator.protocol.errors import RespError
 from amr_emulator.protocol.resp import NULL_ARRAY, RequestParser, encode2, encode3
 
-from .dispatch import NO_REPLY, Blocked, Paused, process_command, propagate_effects
+from .dispatch import NO_REPLY, Blocked, Paused, process_command, propagate_effects, run_plain
 
 log = logging.getLogger("shard")
 
@@ -94,7 +94,8 @@ class Client(asyncio.Protocol):
     def changed(self, key: bytes, klass: int, event: bytes) -> None:
         """A write happened: invalidate WATCHes, count it, send the keyspace notification."""
         db = self.db
-        db.changed(key)
+        if db.watched:
+            db.changed(key)
         server = self.server
         server.dirty += 1
         if server.notify_flags & klass:
@@ -102,8 +103,9 @@ class Client(asyncio.Protocol):
 
     def propagate_as(self, *effects: list) -> None:
         """Replicate these commands instead of the request (e.g. SET EX as SET PXAT, SPOP as SREM).
-        Call with no argument to replicate nothing."""
-        self.rewritten = list(effects)
+        Call with no argument to replicate nothing. A no-op while nothing replicates."""
+        if self.server.propagating:
+            self.rewritten = list(effects)
 
     def notify(self, klass: int, event: bytes, key: bytes) -> None:
         """A keyspace notification alone (a second event of one command, e.g. `del` after `lpop`)."""
@@ -138,9 +140,10 @@ class Client(asyncio.Protocol):
         self.send(self.encode(value))
 
     def flush(self) -> None:
-        if self.out and self.transport is not None:
-            data = b"".join(self.out) if len(self.out) > 1 else self.out[0]
-            self.out = []
+        out = self.out  # emptied in place: run_plain holds it
+        if out and self.transport is not None:
+            data = b"".join(out) if len(out) > 1 else out[0]
+            out.clear()
             self.transport.write(data)
 
     def close_after_reply(self) -> None:
@@ -163,12 +166,21 @@ class Client(asyncio.Protocol):
         self.queue.clear()
         self.server.client_disconnected(self)
 
+    def plain_state(self) -> bool:
+        """True when no check of process_command can apply to a plain command (Entry.plain) on
+        this connection: no MULTI, no RESP2 pub/sub context, authenticated, replies on, no
+        MONITOR, no CLIENT PAUSE, no maxmemory, not a read-only replica's client. Plain commands
+        cannot change any of these, so one check serves a batch of them (dispatch.run_plain)."""
+        server = self.server
+        return (self.multi is None and self.authenticated and not self.reply_mode
+                and not server.monitors and not server.pause_mode and not server.maxmemory
+                and not (server.is_replica and server.replica_read_only and not self.is_master)
+                and (self.resp == 3 or not (self.subscriptions or self.psubscriptions or self.ssubscriptions)))
+
     def data_received(self, data: bytes) -> None:
         if self.closing:
             return
-        parser = self.parser
-        parser.feed(data)
-        requests, error = parser.parse()
+        requests, error = self.parser.read(data)
         self.last_interaction = monotonic()
         if self.queue or self.blocked is not None or self.paused:
             self.queue.extend(requests)
@@ -178,18 +190,25 @@ class Client(asyncio.Protocol):
         self.server.update_clock()
         self.in_batch = True
         try:
-            for i, argv in enumerate(requests):
-                try:
-                    process_command(self, argv)
-                except Paused:
-                    self.hold(requests, i)
-                    return
+            i = run_plain(self, requests) if requests and self.plain_state() else 0
+            n = len(requests)
+            while i < n:
                 if self.blocked is not None or self.closing:
                     if not self.closing:
-                        self.queue.extend(requests[i + 1:])
+                        self.queue.extend(requests[i:])
                         if error is not None:
                             self.queue.append(error)
                     return
+                try:
+                    process_command(self, requests[i])
+                except Paused:
+                    self.hold(requests, i)
+                    return
+                i += 1
+            if self.blocked is not None or self.closing:
+                if not self.closing and error is not None:
+                    self.queue.append(error)
+                return
             if error is not None:
                 self.protocol_error(error)
         finally:
@@ -311,7 +330,7 @@ class Client(asyncio.Protocol):
             self.unblock()
             st.entry.stats[0] += 1
             self.reply(result)
-            if server.dirty != dirty or self.rewritten is not None:
+            if server.propagating and (server.dirty != dirty or self.rewritten is not None):
                 propagate_effects(self, st.argv)
         finally:
             self.in_batch = False

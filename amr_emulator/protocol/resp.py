@@ -26,7 +26,6 @@ Replies are Python values; the encoders turn them into wire bytes:
 from __future__ import annotations
 
 import math
-import re
 
 from .errors import ProtocolError, RespError
 
@@ -117,18 +116,11 @@ def split_args(line: bytes) -> list[bytes] | None:
         out.append(bytes(cur))
 
 
-# An array header of a million elements or more (hiredis would allocate the list up front), or
-# anything that looks like one: such a chunk goes to the exact parser.
-_BIG_ARRAY = re.compile(rb"\*[0-9]{7}")
-
-
-def _canonical_size(req: list) -> int:
-    """The bytes of `req` written as `*<n>\r\n` and `$<len>\r\n<arg>\r\n` per argument."""
-    size = len(str(len(req))) + 3 + 5 * len(req)
-    for a in req:
-        n = len(a)
-        size += n + (1 if n < 10 else 2 if n < 100 else 3 if n < 1000 else len(str(n)))
-    return size
+# The canonical sizes, by length, of an array header `*<n>\r\n` and of an argument
+# `$<len>\r\n<arg>\r\n`; lengths past the tables are computed.
+_TABLE_LEN = 1 << 16
+_HEADER_SIZE = [len(str(n)) + 3 for n in range(_TABLE_LEN)]
+_ARG_SIZE = [n + len(str(n)) + 5 for n in range(_TABLE_LEN)]
 
 
 class RequestParser:
@@ -138,8 +130,8 @@ class RequestParser:
     a `ProtocolError` (or None). After an error the connection must be closed, as Redis does.
 
     Two parsers, one behaviour. Each chunk that arrives at a request boundary goes to hiredis (C)
-    first; its requests are taken only if they are lists of bulk strings whose canonical encodings
-    add up to exactly the chunk, that is, when Redis would have read the very same requests from it.
+    first; its requests are taken only if the chunk is exactly their canonical encoding (see
+    `_parse_chunk`), that is, when Redis would have read the very same requests from it.
     Otherwise (a malformed or unusual element, an inline request, a request left incomplete, a client
     not yet authenticated) the exact parser, which follows Redis's rules below, reads the chunk from
     its start, and keeps the connection until it is back at a request boundary.
@@ -173,6 +165,17 @@ class RequestParser:
     def pending(self) -> int:
         return len(self.buf) - self.pos + len(self._chunk)
 
+    def read(self, data: bytes) -> tuple[list[list[bytes]], ProtocolError | None]:
+        """`feed(data)` then `parse()`, in one call (the connection's hot path)."""
+        if self._fast and not self.require_auth and not self._chunk:
+            out = self._parse_chunk(data)
+            if out is not None:
+                return out, None
+            self._start_exact(data)
+            return self.parse()
+        self.feed(data)
+        return self.parse()
+
     def parse(self) -> tuple[list[list[bytes]], ProtocolError | None]:
         chunk = self._chunk
         if chunk:
@@ -180,39 +183,57 @@ class RequestParser:
             out = self._parse_chunk(chunk)
             if out is not None:
                 return out, None
-            self._reader = hiredis.Reader()  # the old one may hold part of a frame
-            self._fast = False
-            self.buf = bytearray(chunk)
-            self.pos = 0
+            self._start_exact(chunk)
         out, error = self._parse_exact()
         if error is None and self.args is None and not self.buf and hiredis is not None:
             self._fast = True
         return out, error
 
+    def _start_exact(self, chunk: bytes) -> None:
+        self._reader = hiredis.Reader()  # the old one may hold part of a frame
+        self._fast = False
+        self.buf = bytearray(chunk)
+        self.pos = 0
+
     def _parse_chunk(self, chunk: bytes):
-        """hiredis's reading of a whole chunk, or None where it might differ from Redis's."""
-        if _BIG_ARRAY.search(chunk) is not None:
-            return None
+        """hiredis's reading of a whole chunk, or None unless the chunk is exactly the canonical
+        encoding of what hiredis read (then Redis reads the very same requests from it).
+
+        The proof walks the chunk with the canonical sizes of what hiredis returned: each request
+        must start with `*` and each of its elements with `$` at the offset the canonical sizes
+        give, and the last request must end exactly at the chunk's end (nothing left half-read).
+        hiredis reads `*` and `$` lengths as strictly as Redis (no sign, no leading zero, no space)
+        and, like Redis, skips the two bytes after a bulk unchecked, so a `$` element hiredis
+        accepted is canonical in size (`$-1`, a None, has no len: refused); a `*` at a request's start is an array (a list; `*0` and
+        `*-1`, which Redis skips, are refused here). By induction every offset is right. Huge
+        array headers are left to hiredis: it reserves the list lazily (calloc), and refuses what
+        it cannot allocate (MemoryError) or counts past 2**32 - 1 (ProtocolError)."""
+        if len(chunk) > self.max_bulk_len:
+            return None  # it may hold a bulk longer than proto-max-bulk-len: the exact parser says
         reader = self._reader
         reader.feed(chunk)
         gets = reader.gets
         out = []
-        size = 0
+        pos = 0
+        hsize = _HEADER_SIZE
+        asize = _ARG_SIZE
         try:
-            while True:
-                req = gets()
-                if req is False:
-                    break
-                if type(req) is not list or not req:
-                    return None  # *0, *-1 and top-level oddities: let the exact parser decide
+            req = gets()
+            while req is not False:
+                if chunk[pos] != 42 or not req:
+                    return None
+                n = len(req)
+                pos += hsize[n] if n < _TABLE_LEN else len(str(n)) + 3
                 for a in req:
-                    if type(a) is not bytes:
+                    if chunk[pos] != 36:
                         return None
-                size += _canonical_size(req)
+                    n = len(a)
+                    pos += asize[n] if n < _TABLE_LEN else n + len(str(n)) + 5
                 out.append(req)
-        except hiredis.ProtocolError:
+                req = gets()
+        except (hiredis.ProtocolError, MemoryError, IndexError, TypeError):  # TypeError: `$-1`, a None
             return None
-        return out if size == len(chunk) else None
+        return out if pos == len(chunk) else None
 
     def _parse_exact(self) -> tuple[list[list[bytes]], ProtocolError | None]:
         buf = self.buf
