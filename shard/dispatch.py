@@ -51,7 +51,7 @@ class Paused(Exception):
 class Entry:
     """A command as dispatch sees it: its spec and its handler (None for a container)."""
 
-    __slots__ = ("spec", "handler", "name", "arity", "is_write", "flags", "subs", "denyoom", "allowed_in_pubsub",
+    __slots__ = ("spec", "handler", "name", "arity", "min_argc", "max_argc", "is_write", "flags", "subs", "denyoom", "allowed_in_pubsub",
                  "no_auth", "stats", "skip_monitor", "may_pause", "plain")
 
     def __init__(self, spec, handler):
@@ -59,6 +59,8 @@ class Entry:
         self.handler = handler
         self.name = spec.name
         self.arity = spec.arity
+        self.min_argc = abs(spec.arity)  # the arity as a range: min_argc <= len(argv) <= max_argc
+        self.max_argc = spec.arity if spec.arity > 0 else 1 << 62
         self.flags = spec.flags
         self.is_write = "write" in spec.flags
         self.denyoom = "denyoom" in spec.flags
@@ -145,9 +147,8 @@ def process_command(c, argv: list) -> None:
                 _reject(c, errors.unknown_subcommand(argv[1], argv[0]))
                 return
             entry = sub
-    arity = entry.arity
     argc = len(argv)
-    if (arity > 0 and arity != argc) or argc < -arity:
+    if not entry.min_argc <= argc <= entry.max_argc:
         _reject(c, errors.wrong_arity(entry.name), entry)
         return
     if not c.authenticated and not entry.no_auth:
@@ -216,18 +217,23 @@ def run_plain(c, requests: list) -> int:
     the number run. The rest goes through process_command.
 
     Per command: one dictionary lookup for the entry, the handler, the reply encoded straight into
-    the output, one clock reading (each command's time runs from the previous reading), the stats;
-    the command counter and the client's last command name are written once at the end."""
+    the output, one clock reading (a command's time runs from the previous reading) for the
+    slowlog. The stats of a run of the same command (a pipeline of SETs) are added once, when the
+    run ends: calls, and the run's time (as Redis, which sums each call's difference of
+    microsecond clock readings); the command counter and the client's last command are written
+    once at the end of the batch. INFO, which reads them, is not plain."""
     server = c.server
     plain = server.plain_table
     out = c.out
     encode = c.encode
     slower = server.slowlog_slower_than
+    slow_ns = slower * 1000 if slower >= 0 else 1 << 62
     propagating = server.propagating
     dirty = 0
     done = 0
-    ran = None
-    start = perf_counter_ns()
+    cur = None  # the command of the current run, its first call's index and start time
+    mark = 0
+    start = run_start = perf_counter_ns()
     try:
         for argv in requests:
             entry = plain.get(argv[0])
@@ -235,9 +241,16 @@ def run_plain(c, requests: list) -> int:
                 entry = plain.get(argv[0].lower())
                 if entry is None:
                     break
-            arity = entry.arity
-            if arity != len(argv) and (arity > 0 or len(argv) < -arity):
+            if not entry.min_argc <= len(argv) <= entry.max_argc:
                 break
+            if entry is not cur:
+                if cur is not None:
+                    stats = cur.stats
+                    stats[0] += done - mark
+                    stats[1] += (start - run_start) // 1000
+                cur = entry
+                mark = done
+                run_start = start
             if propagating:
                 dirty = server.dirty
             try:
@@ -255,29 +268,31 @@ def run_plain(c, requests: list) -> int:
                 result = RespError("ERR internal error executing '%s'" % entry.name)
             if result is OK:
                 out.append(b"+OK\r\n")
+            elif type(result) is bytes:  # a bulk string, the same in RESP2 and RESP3
+                out.append(b"$%d\r\n%b\r\n" % (len(result), result))
             elif result is not NO_REPLY:
                 out.append(encode(result))
             now = perf_counter_ns()
-            usec = (now - start) // 1000
+            if now - start >= slow_ns:
+                server.slowlog_add(c, argv, (now - start) // 1000)
             start = now
+            done += 1
             if propagating and (server.dirty != dirty or c.rewritten is not None):
                 propagate_effects(c, argv)
-            stats = entry.stats
-            stats[0] += 1
-            stats[1] += usec
-            done += 1
-            ran = entry
-            if usec >= slower >= 0:
-                server.slowlog_add(c, argv, usec)
             if server.ready_keys:
                 server.handle_ready_keys()
-                start = perf_counter_ns()
+                now = perf_counter_ns()
+                run_start += now - start  # not the command's time
+                start = now
             if result is NO_REPLY and c.blocked is not None:
                 break
     finally:
-        if ran is not None:
+        if cur is not None:
+            stats = cur.stats
+            stats[0] += done - mark
+            stats[1] += (start - run_start) // 1000
             server.stat_numcommands += done
-            c.cmd_name = ran.name
+            c.cmd_name = cur.name
     return done
 
 

@@ -145,7 +145,7 @@ class Database:
         (`Client.changed`, which invalidates WATCHes as `changed` does)."""
         data = self.data
         if key not in data:
-            if key in self.blocking:
+            if self.blocking and key in self.blocking:
                 self.server.ready_keys[(self, key)] = None
             if self.server.notify_flags & NOTIFY_NEW:
                 self.server.notify(NOTIFY_NEW, b"new", key, self.id)

@@ -27,6 +27,13 @@ REDIS_VERSION = "7.4.0"
 
 
 class Server:
+    # Slots for the attributes the hot path reads (an instance with this many attributes gets slow,
+    # unspecialised attribute access); "__dict__" holds the rest, and what other modules add.
+    __slots__ = ("table", "plain_table", "now_ms", "maxmemory", "notify_flags", "slowlog_slower_than",
+                 "replica_read_only", "is_replica", "propagating", "dbs", "ready_keys", "monitors", "pause_mode",
+                 "dirty", "stat_numcommands", "stat_failed_calls", "stat_rejected_calls", "stat_keyspace_hits",
+                 "stat_keyspace_misses", "channels", "patterns", "__dict__", "__weakref__")
+
     def __init__(self, port: int = 6379, bind: str = "127.0.0.1", **settings):
         self.loop: asyncio.AbstractEventLoop | None = None
         self.port = port

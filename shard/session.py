@@ -34,6 +34,15 @@ class BlockState:
 
 
 class Client(asyncio.Protocol):
+    # Slots for the attributes read on the hot path (a plain instance with this many attributes
+    # gets slow, unspecialised attribute access); "__dict__" keeps room for attributes other
+    # modules add.
+    __slots__ = ("server", "transport", "parser", "id", "addr", "laddr", "name", "lib_name", "lib_ver", "db",
+                 "resp", "encode", "authenticated", "user", "out", "reply_sink", "reply_mode", "in_batch",
+                 "closing", "queue", "multi", "multi_error", "in_exec", "watched", "dirty_cas", "subscriptions",
+                 "psubscriptions", "ssubscriptions", "blocked", "paused", "is_master", "no_evict", "no_touch",
+                 "monitor", "ctime", "last_interaction", "cmd_name", "rewritten", "__dict__", "__weakref__")
+
     def __init__(self, server):
         self.server = server
         self.transport = None
@@ -187,7 +196,8 @@ class Client(asyncio.Protocol):
             if error is not None:
                 self.queue.append(error)
             return
-        self.server.update_clock()
+        server = self.server
+        server.now_ms = int(time() * 1000)  # Server.update_clock
         self.in_batch = True
         try:
             i = run_plain(self, requests) if requests and self.plain_state() else 0
@@ -213,7 +223,10 @@ class Client(asyncio.Protocol):
                 self.protocol_error(error)
         finally:
             self.in_batch = False
-            self.flush()
+            out = self.out  # flush()
+            if out and self.transport is not None:
+                self.transport.write(b"".join(out) if len(out) > 1 else out[0])
+                out.clear()
             if self.closing and self.transport is not None:
                 self.transport.close()
 

@@ -117,7 +117,8 @@ def split_args(line: bytes) -> list[bytes] | None:
 
 
 # The canonical sizes, by length, of an array header `*<n>\r\n` and of an argument
-# `$<len>\r\n<arg>\r\n`; lengths past the tables are computed.
+# `$<len>\r\n<arg>\r\n`. A request with a longer argument (rare in one chunk: uvloop reads at
+# most 256 KiB at a time) is left to the exact parser.
 _TABLE_LEN = 1 << 16
 _HEADER_SIZE = [len(str(n)) + 3 for n in range(_TABLE_LEN)]
 _ARG_SIZE = [n + len(str(n)) + 5 for n in range(_TABLE_LEN)]
@@ -131,7 +132,7 @@ class RequestParser:
 
     Two parsers, one behaviour. Each chunk that arrives at a request boundary goes to hiredis (C)
     first; its requests are taken only if the chunk is exactly their canonical encoding (see
-    `_parse_chunk`), that is, when Redis would have read the very same requests from it.
+    `read`), that is, when Redis would have read the very same requests from it.
     Otherwise (a malformed or unusual element, an inline request, a request left incomplete, a client
     not yet authenticated) the exact parser, which follows Redis's rules below, reads the chunk from
     its start, and keeps the connection until it is back at a request boundary.
@@ -166,74 +167,69 @@ class RequestParser:
         return len(self.buf) - self.pos + len(self._chunk)
 
     def read(self, data: bytes) -> tuple[list[list[bytes]], ProtocolError | None]:
-        """`feed(data)` then `parse()`, in one call (the connection's hot path)."""
-        if self._fast and not self.require_auth and not self._chunk:
-            out = self._parse_chunk(data)
-            if out is not None:
-                return out, None
-            self._start_exact(data)
-            return self.parse()
-        self.feed(data)
-        return self.parse()
+        """`feed(data)` then `parse()`, in one call (the connection's hot path).
 
-    def parse(self) -> tuple[list[list[bytes]], ProtocolError | None]:
-        chunk = self._chunk
-        if chunk:
-            self._chunk = b""
-            out = self._parse_chunk(chunk)
-            if out is not None:
-                return out, None
-            self._start_exact(chunk)
-        out, error = self._parse_exact()
-        if error is None and self.args is None and not self.buf and hiredis is not None:
-            self._fast = True
-        return out, error
-
-    def _start_exact(self, chunk: bytes) -> None:
-        self._reader = hiredis.Reader()  # the old one may hold part of a frame
-        self._fast = False
-        self.buf = bytearray(chunk)
-        self.pos = 0
-
-    def _parse_chunk(self, chunk: bytes):
-        """hiredis's reading of a whole chunk, or None unless the chunk is exactly the canonical
-        encoding of what hiredis read (then Redis reads the very same requests from it).
+        At a request boundary, hiredis reads the chunk; its requests are taken only if the chunk is
+        exactly their canonical encoding (then Redis reads the very same requests from it), else
+        the exact parser reads the chunk from its start.
 
         The proof walks the chunk with the canonical sizes of what hiredis returned: each request
         must start with `*` and each of its elements with `$` at the offset the canonical sizes
         give, and the last request must end exactly at the chunk's end (nothing left half-read).
         hiredis reads `*` and `$` lengths as strictly as Redis (no sign, no leading zero, no space)
         and, like Redis, skips the two bytes after a bulk unchecked, so a `$` element hiredis
-        accepted is canonical in size (`$-1`, a None, has no len: refused); a `*` at a request's start is an array (a list; `*0` and
-        `*-1`, which Redis skips, are refused here). By induction every offset is right. Huge
+        accepted is canonical in size (`$-1`, a None, has no len: refused); a `*` at a request's
+        start is an array (a list; `*0` and `*-1`, which Redis skips, are refused here). By
+        induction every offset is right, and at the chunk's end hiredis has consumed it all. Huge
         array headers are left to hiredis: it reserves the list lazily (calloc), and refuses what
-        it cannot allocate (MemoryError) or counts past 2**32 - 1 (ProtocolError)."""
-        if len(chunk) > self.max_bulk_len:
-            return None  # it may hold a bulk longer than proto-max-bulk-len: the exact parser says
-        reader = self._reader
-        reader.feed(chunk)
-        gets = reader.gets
-        out = []
-        pos = 0
-        hsize = _HEADER_SIZE
-        asize = _ARG_SIZE
-        try:
-            req = gets()
-            while req is not False:
-                if chunk[pos] != 42 or not req:
-                    return None
-                n = len(req)
-                pos += hsize[n] if n < _TABLE_LEN else len(str(n)) + 3
-                for a in req:
-                    if chunk[pos] != 36:
-                        return None
-                    n = len(a)
-                    pos += asize[n] if n < _TABLE_LEN else n + len(str(n)) + 5
-                out.append(req)
-                req = gets()
-        except (hiredis.ProtocolError, MemoryError, IndexError, TypeError):  # TypeError: `$-1`, a None
-            return None
-        return out if pos == len(chunk) else None
+        it cannot allocate (MemoryError) or counts past 2**32 - 1 (ProtocolError). A chunk longer
+        than proto-max-bulk-len may hold a bulk longer than that: the exact parser says."""
+        if not self._fast or self.require_auth or self._chunk:
+            self.feed(data)
+            return self.parse()
+        end = len(data)
+        if end <= self.max_bulk_len:
+            reader = self._reader
+            reader.feed(data)
+            gets = reader.gets
+            out = []
+            pos = 0
+            hsize = _HEADER_SIZE
+            asize = _ARG_SIZE
+            try:
+                while pos < end:  # at `end` hiredis has consumed the chunk: no gets() to learn that
+                    req = gets()
+                    if data[pos] != 42 or not req:  # (False: the chunk ends inside a request)
+                        break
+                    pos += hsize[len(req)]
+                    for a in req:
+                        if data[pos] != 36:
+                            break
+                        pos += asize[len(a)]
+                    else:
+                        out.append(req)
+                        continue
+                    break
+                else:
+                    if pos == end:
+                        return out, None
+            except (hiredis.ProtocolError, MemoryError, IndexError, TypeError):
+                pass  # IndexError: past the size tables (the exact parser takes it); TypeError: `$-1`
+            self._reader = hiredis.Reader()  # the old one may hold part of a frame
+        self._fast = False
+        self.buf = bytearray(data)
+        self.pos = 0
+        return self.parse()
+
+    def parse(self) -> tuple[list[list[bytes]], ProtocolError | None]:
+        chunk = self._chunk
+        if chunk:
+            self._chunk = b""
+            return self.read(chunk)
+        out, error = self._parse_exact()
+        if error is None and self.args is None and not self.buf and hiredis is not None:
+            self._fast = True
+        return out, error
 
     def _parse_exact(self) -> tuple[list[list[bytes]], ProtocolError | None]:
         buf = self.buf
