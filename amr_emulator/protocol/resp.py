@@ -26,6 +26,7 @@ Replies are Python values; the encoders turn them into wire bytes:
 from __future__ import annotations
 
 import math
+import re
 
 from .errors import ProtocolError, RespError
 
@@ -120,6 +121,11 @@ def split_args(line: bytes) -> list[bytes] | None:
 # `$<len>\r\n<arg>\r\n`. A request with a longer argument (rare in one chunk: uvloop reads at
 # most 256 KiB at a time) is left to the exact parser.
 _TABLE_LEN = 1 << 16
+# An array header of a million elements or more, or anything that looks like one: hiredis would
+# reserve the whole list at once (calloc: cheap) and, if the request stays incomplete, free it
+# slot by slot when its reader is dropped (seconds for `*2147483647`). Such a chunk goes to the
+# exact parser.
+_BIG_ARRAY = re.compile(rb"\*[0-9]{7}").search
 _HEADER_SIZE = [len(str(n)) + 3 for n in range(_TABLE_LEN)]
 _ARG_SIZE = [n + len(str(n)) + 5 for n in range(_TABLE_LEN)]
 
@@ -180,15 +186,14 @@ class RequestParser:
         and, like Redis, skips the two bytes after a bulk unchecked, so a `$` element hiredis
         accepted is canonical in size (`$-1`, a None, has no len: refused); a `*` at a request's
         start is an array (a list; `*0` and `*-1`, which Redis skips, are refused here). By
-        induction every offset is right, and at the chunk's end hiredis has consumed it all. Huge
-        array headers are left to hiredis: it reserves the list lazily (calloc), and refuses what
-        it cannot allocate (MemoryError) or counts past 2**32 - 1 (ProtocolError). A chunk longer
-        than proto-max-bulk-len may hold a bulk longer than that: the exact parser says."""
+        induction every offset is right, and at the chunk's end hiredis has consumed it all. A
+        chunk with a huge array header (_BIG_ARRAY), or longer than proto-max-bulk-len (it may
+        hold a bulk longer than that), goes to the exact parser."""
         if not self._fast or self.require_auth or self._chunk:
             self.feed(data)
             return self.parse()
         end = len(data)
-        if end <= self.max_bulk_len:
+        if end <= self.max_bulk_len and _BIG_ARRAY(data) is None:
             reader = self._reader
             reader.feed(data)
             gets = reader.gets
@@ -213,7 +218,7 @@ class RequestParser:
                 else:
                     if pos == end:
                         return out, None
-            except (hiredis.ProtocolError, MemoryError, IndexError, TypeError):
+            except (hiredis.ProtocolError, IndexError, TypeError):
                 pass  # IndexError: past the size tables (the exact parser takes it); TypeError: `$-1`
             self._reader = hiredis.Reader()  # the old one may hold part of a frame
         self._fast = False
