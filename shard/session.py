@@ -196,39 +196,44 @@ class Client(asyncio.Protocol):
             if error is not None:
                 self.queue.append(error)
             return
-        server = self.server
-        server.now_ms = int(time() * 1000)  # Server.update_clock
+        self.server.now_ms = int(time() * 1000)  # Server.update_clock
         self.in_batch = True
         try:
-            i = run_plain(self, requests) if requests and self.plain_state() else 0
-            n = len(requests)
-            while i < n:
-                if self.blocked is not None or self.closing:
-                    if not self.closing:
-                        self.queue.extend(requests[i:])
-                        if error is not None:
-                            self.queue.append(error)
-                    return
-                try:
-                    process_command(self, requests[i])
-                except Paused:
-                    self.hold(requests, i)
-                    return
-                i += 1
-            if self.blocked is not None or self.closing:
-                if not self.closing and error is not None:
-                    self.queue.append(error)
-                return
-            if error is not None:
-                self.protocol_error(error)
+            i = run_plain(self, requests) if self.plain_state() else 0
+            if i != len(requests) or error is not None or self.blocked is not None:
+                self.run_batch(requests, i, error)
         finally:
             self.in_batch = False
             out = self.out  # flush()
             if out and self.transport is not None:
-                self.transport.write(b"".join(out) if len(out) > 1 else out[0])
+                self.transport.write(out[0] if len(out) == 1 else b"".join(out))
                 out.clear()
             if self.closing and self.transport is not None:
                 self.transport.close()
+
+    def run_batch(self, requests: list, i: int, error) -> None:
+        """Run requests[i:] one by one (process_command), then answer a protocol error; what a
+        block or a pause holds back waits in the queue."""
+        n = len(requests)
+        while i < n:
+            if self.blocked is not None or self.closing:
+                if not self.closing:
+                    self.queue.extend(requests[i:])
+                    if error is not None:
+                        self.queue.append(error)
+                return
+            try:
+                process_command(self, requests[i])
+            except Paused:
+                self.hold(requests, i)
+                return
+            i += 1
+        if self.blocked is not None or self.closing:
+            if not self.closing and error is not None:
+                self.queue.append(error)
+            return
+        if error is not None:
+            self.protocol_error(error)
 
     def protocol_error(self, error) -> None:
         self.reply_mode = 0
