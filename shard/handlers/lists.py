@@ -411,37 +411,11 @@ def _pop_generic(c, argv, head: bool):
 
 @command("lpop")
 def lpop_command(c, argv):
-    if len(argv) == 2:  # the hot path
-        key = argv[1]
-        v = c.db.lookup(key)
-        if v is None:
-            return None
-        if type(v) is not deque:
-            raise RespError(_WRONGTYPE)
-        x = v.popleft()
-        c.changed(key, NOTIFY_LIST, b"lpop")
-        if not v:
-            c.db.delete(key)
-            c.notify(NOTIFY_GENERIC, b"del", key)
-        return x
     return _pop_generic(c, argv, True)
 
 
 @command("rpop")
 def rpop_command(c, argv):
-    if len(argv) == 2:  # the hot path
-        key = argv[1]
-        v = c.db.lookup(key)
-        if v is None:
-            return None
-        if type(v) is not deque:
-            raise RespError(_WRONGTYPE)
-        x = v.pop()
-        c.changed(key, NOTIFY_LIST, b"rpop")
-        if not v:
-            c.db.delete(key)
-            c.notify(NOTIFY_GENERIC, b"del", key)
-        return x
     return _pop_generic(c, argv, False)
 
 
