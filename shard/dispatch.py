@@ -44,6 +44,19 @@ class Blocked(Exception):
         self.timeout_reply = timeout_reply
 
 
+def retrying_in_vain(c, keys, typ) -> bool:
+    """True when a blocked client is re-run but none of its keys holds a value of the type it waits
+    for (`typ`: one became a string, say): Redis re-runs a blocked command only for a ready key of
+    that type, so the client stays blocked."""
+    if c.blocked is None:
+        return False
+    lookup = c.db.lookup
+    for key in keys:
+        if type(lookup(key)) is typ:
+            return False
+    return True
+
+
 class Paused(Exception):
     """Raised by dispatch when CLIENT PAUSE holds this command back."""
 

@@ -19,7 +19,7 @@ from amr_emulator.protocol.errors import RespError
 from amr_emulator.protocol.resp import NULL_ARRAY, OK, string2ll
 
 from ..args import parse_timeout
-from ..dispatch import Blocked
+from ..dispatch import Blocked, retrying_in_vain
 from ..keyspace import NOTIFY_GENERIC, NOTIFY_LIST
 from . import command
 
@@ -461,22 +461,10 @@ def lmpop_command(c, argv):
     return NULL_ARRAY
 
 
-def _retrying_in_vain(c, keys) -> bool:
-    """True when a blocked client is re-run but none of its keys holds a list (one became a string,
-    say): Redis re-runs a command only for a ready key of the type it waits for, so it stays put."""
-    if c.blocked is None:
-        return False
-    lookup = c.db.lookup
-    for key in keys:
-        if type(lookup(key)) is deque:
-            return False
-    return True
-
-
 def _blocking_pop(c, keys, head: bool, timeout_arg: bytes, count: int):
     """blockingPopGenericCommand: count -1 for BLPOP/BRPOP (reply [key, element]), else BLMPOP."""
     timeout = parse_timeout(timeout_arg)
-    if _retrying_in_vain(c, keys):
+    if retrying_in_vain(c, keys, deque):
         raise Blocked(keys, timeout)
     lookup = c.db.lookup
     for key in keys:
@@ -560,7 +548,7 @@ def rpoplpush_command(c, argv):
 
 def _blocking_move(c, argv, from_head: bool, to_head: bool, timeout: float, rewrite: list):
     src = argv[1]
-    if _retrying_in_vain(c, (src,)):
+    if retrying_in_vain(c, (src,), deque):
         raise Blocked([src], timeout)
     if _get_list(c, src) is None:
         if c.deny_blocking:
