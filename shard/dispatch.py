@@ -4,17 +4,21 @@ unknown command -> arity -> auth -> pub/sub context (RESP2) -> OOM -> read-only 
 queuing -> call. A rejection inside MULTI flags the transaction (EXECABORT at EXEC).
 
 `call` runs one handler with the bookkeeping Redis's call() does: stats, slowlog, monitors, the
-clients blocked on keys this command made ready.
+clients blocked on keys this command made ready, replication (only while `server.propagating`).
+
+`run_plain` is the hot path: a batch of requests on a connection whose state needs none of the
+checks above (see `Client.plain_state`) runs its plain commands (`Entry.plain`) with the same
+effects and replies as `process_command`, without the checks that cannot apply to them.
 """
 from __future__ import annotations
 
 import logging
-from time import perf_counter
+from time import perf_counter_ns
 
 from amr_emulator.protocol import errors
 from amr_emulator.protocol.commands import COMMANDS
 from amr_emulator.protocol.errors import RespError
-from amr_emulator.protocol.resp import QUEUED
+from amr_emulator.protocol.resp import OK, QUEUED
 
 from .acl import check_command, check_queued
 from .eviction import reject_oom
@@ -43,6 +47,19 @@ class Blocked(Exception):
         self.unblock_on_nokey = unblock_on_nokey  # re-run also when a key is deleted (XREADGROUP)
 
 
+def retrying_in_vain(c, keys, typ) -> bool:
+    """True when a blocked client is re-run but none of its keys holds a value of the type it waits
+    for (`typ`: one became a string, say): Redis re-runs a blocked command only for a ready key of
+    that type, so the client stays blocked."""
+    if c.blocked is None:
+        return False
+    lookup = c.db.lookup
+    for key in keys:
+        if type(lookup(key)) is typ:
+            return False
+    return True
+
+
 class Paused(Exception):
     """Raised by dispatch when CLIENT PAUSE holds this command back."""
 
@@ -50,13 +67,16 @@ class Paused(Exception):
 class Entry:
     """A command as dispatch sees it: its spec and its handler (None for a container)."""
 
-    __slots__ = ("spec", "handler", "name", "is_write", "flags", "subs", "denyoom", "allowed_in_pubsub",
-                 "no_auth", "stats", "skip_monitor", "may_pause")
+    __slots__ = ("spec", "handler", "name", "arity", "min_argc", "max_argc", "is_write", "flags", "subs", "denyoom", "allowed_in_pubsub",
+                 "no_auth", "stats", "skip_monitor", "may_pause", "plain")
 
     def __init__(self, spec, handler):
         self.spec = spec
         self.handler = handler
         self.name = spec.name
+        self.arity = spec.arity
+        self.min_argc = abs(spec.arity)  # the arity as a range: min_argc <= len(argv) <= max_argc
+        self.max_argc = spec.arity if spec.arity > 0 else 1 << 62
         self.flags = spec.flags
         self.is_write = "write" in spec.flags
         self.denyoom = "denyoom" in spec.flags
@@ -66,10 +86,17 @@ class Entry:
         self.allowed_in_pubsub = spec.name in _PUBSUB_ALLOWED
         self.may_pause = self.is_write or spec.name in ("publish", "spublish", "eval", "evalsha", "fcall")
         self.stats = [0, 0, 0, 0]  # calls, usec, rejected_calls, failed_calls
+        # A plain command cannot change what `Client.plain_state` checks (MULTI, pub/sub, AUTH,
+        # CLIENT PAUSE/REPLY, MONITOR, CONFIG, replication: all noscript or admin), does not block,
+        # and has no subcommands: `run_plain` runs it. INFO reads the counters run_plain keeps in
+        # locals until the batch ends.
+        self.plain = (handler is not None and not (spec.flags & _NOT_PLAIN) and not spec.subcommands
+                      and spec.name not in ("info",))
 
 
 _PUBSUB_ALLOWED = frozenset(["ping", "subscribe", "ssubscribe", "unsubscribe", "sunsubscribe", "psubscribe",
                              "punsubscribe", "quit", "reset"])
+_NOT_PLAIN = frozenset(["noscript", "admin", "blocking"])
 _MULTI_IMMEDIATE = frozenset([b"exec", b"discard", b"multi", b"watch", b"quit", b"reset"])
 
 
@@ -91,6 +118,16 @@ def build_table() -> dict:
         elif name in handlers:
             table[name.encode()] = Entry(spec, handlers[name])
     return table
+
+
+def build_plain_table(table: dict) -> dict:
+    """The plain commands (Entry.plain) by name as clients send it: lower and upper case."""
+    plain = {}
+    for name, entry in table.items():
+        if entry.plain:
+            plain[name] = entry
+            plain[name.upper()] = entry
+    return plain
 
 
 def _reject(c, message: str, entry=None) -> None:
@@ -126,9 +163,8 @@ def process_command(c, argv: list) -> None:
                 _reject(c, errors.unknown_subcommand(argv[1], argv[0]))
                 return
             entry = sub
-    arity = entry.spec.arity
     argc = len(argv)
-    if (arity > 0 and arity != argc) or argc < -arity:
+    if not entry.min_argc <= argc <= entry.max_argc:
         _reject(c, errors.wrong_arity(entry.name), entry)
         return
     if not c.authenticated and not entry.no_auth:
@@ -139,7 +175,7 @@ def process_command(c, argv: list) -> None:
         if denied is not None:
             _reject(c, denied, entry)
             return
-    if c.pubsub_count and c.resp == 2 and not entry.allowed_in_pubsub:
+    if c.resp == 2 and (c.subscriptions or c.psubscriptions or c.ssubscriptions) and not entry.allowed_in_pubsub:
         _reject(c, errors.pubsub_context(entry.name), entry)
         return
     if server.maxmemory and reject_oom(c, entry, name):  # performEvictions, then OOM for denyoom
@@ -180,7 +216,7 @@ def call(c, entry, argv: list) -> None:
     if tracking is not None:  # client-side caching: who is running (NOLOOP, deferred invalidations)
         tracking.current = c
     dirty = server.dirty
-    start = perf_counter()
+    start = perf_counter_ns()
     try:
         result = entry.handler(c, argv)
     except RespError as e:
@@ -195,11 +231,10 @@ def call(c, entry, argv: list) -> None:
         c.reply(RespError("ERR internal error executing '%s'" % entry.name))
     else:
         c.reply(result)
-    elapsed = perf_counter() - start
-    if server.dirty != dirty or c.rewritten is not None:
+    usec = (perf_counter_ns() - start) // 1000
+    if server.propagating and (server.dirty != dirty or c.rewritten is not None):
         propagate_effects(c, argv)
     stats[0] += 1
-    usec = int(elapsed * 1e6)
     stats[1] += usec
     server.stat_numcommands += 1
     if usec >= server.slowlog_slower_than >= 0:
@@ -210,9 +245,95 @@ def call(c, entry, argv: list) -> None:
         server.handle_ready_keys()
 
 
+def run_plain(c, requests: list) -> int:
+    """Run `requests` from the first while they are plain commands with a valid arity, exactly as
+    `process_command` would (its checks cannot apply: the caller made sure of `c.plain_state()`);
+    the number run. The rest goes through process_command.
+
+    Per command: one dictionary lookup for the entry, the handler, the reply encoded straight into
+    the output, one clock reading (a command's time runs from the previous reading) for the
+    slowlog. The stats of a run of the same command (a pipeline of SETs) are added once, when the
+    run ends: calls, and the run's time (as Redis, which sums each call's difference of
+    microsecond clock readings); the command counter and the client's last command are written
+    once at the end of the batch. INFO, which reads them, is not plain."""
+    server = c.server
+    plain = server.plain_table
+    out = c.out
+    encode = c.encode
+    slower = server.slowlog_slower_than
+    slow_ns = slower * 1000 if slower >= 0 else 1 << 62
+    propagating = server.propagating
+    dirty = 0
+    done = 0
+    cur = None  # the command of the current run, its first call's index and start time
+    mark = 0
+    start = run_start = perf_counter_ns()
+    try:
+        for argv in requests:
+            entry = plain.get(argv[0])
+            if entry is None:
+                entry = plain.get(argv[0].lower())
+                if entry is None:
+                    break
+            if not entry.min_argc <= len(argv) <= entry.max_argc:
+                break
+            if entry is not cur:
+                if cur is not None:
+                    stats = cur.stats
+                    stats[0] += done - mark
+                    stats[1] += (start - run_start) // 1000
+                cur = entry
+                mark = done
+                run_start = start
+            if propagating:
+                dirty = server.dirty
+            try:
+                result = entry.handler(c, argv)
+            except RespError as e:
+                entry.stats[3] += 1
+                server.stat_failed_calls += 1
+                result = e
+            except Blocked as b:  # no plain command blocks; if one did, as call() does
+                c.block(entry, argv, b)
+                result = NO_REPLY
+            except Exception:  # a bug of ours: log it, answer an error, serve on
+                log.exception("error executing %r", argv[:4])
+                entry.stats[3] += 1
+                result = RespError("ERR internal error executing '%s'" % entry.name)
+            if result is OK:
+                out.append(b"+OK\r\n")
+            elif type(result) is bytes:  # a bulk string, the same in RESP2 and RESP3
+                out.append(b"$%d\r\n%b\r\n" % (len(result), result))
+            elif result is not NO_REPLY:
+                out.append(encode(result))
+            now = perf_counter_ns()
+            if now - start >= slow_ns:
+                server.slowlog_add(c, argv, (now - start) // 1000)
+            start = now
+            done += 1
+            if propagating and (server.dirty != dirty or c.rewritten is not None):
+                propagate_effects(c, argv)
+            if server.ready_keys:
+                server.handle_ready_keys()
+                now = perf_counter_ns()
+                run_start += now - start  # not the command's time
+                start = now
+            if result is NO_REPLY and c.blocked is not None:
+                break
+    finally:
+        if cur is not None:
+            stats = cur.stats
+            stats[0] += done - mark
+            stats[1] += (start - run_start) // 1000
+            server.stat_numcommands += done
+            c.cmd_name = cur.name
+    return done
+
+
 def propagate_effects(c, argv: list) -> None:
     """Send the command's effects to replicas: the request itself, unless the handler rewrote it
-    (`c.propagate_as`), as Redis's rewriteClientCommandVector / alsoPropagate."""
+    (`c.propagate_as`), as Redis's rewriteClientCommandVector / alsoPropagate. Called only while
+    `server.propagating`."""
     rewritten = c.rewritten
     server = c.server
     if rewritten is None:

@@ -153,10 +153,11 @@ class Database:
             self.server.notify(NOTIFY_NEW, b"new", key, self.id)
 
     def set(self, key: bytes, value, keep_ttl: bool = False) -> None:
-        """setKey: store `value`, dropping any expiry unless keep_ttl; signals the change."""
+        """setKey: store `value`, dropping any expiry unless keep_ttl. The caller signals the change
+        (`Client.changed`, which invalidates WATCHes as `changed` does)."""
         data = self.data
         if key not in data:
-            if key in self.blocking:
+            if self.blocking and key in self.blocking:
                 self.server.ready_keys[(self, key)] = None
             if self.server.notify_flags & NOTIFY_NEW:
                 self.server.notify(NOTIFY_NEW, b"new", key, self.id)
@@ -165,7 +166,6 @@ class Database:
         data[key] = value
         if not keep_ttl and self.expires:
             self.expires.pop(key, None)
-        self.changed(key)
 
     def delete(self, key: bytes) -> bool:
         """Delete `key` if it exists (not checking expiry); signals the change."""
@@ -216,7 +216,8 @@ class Database:
         server.stat_expired_keys += 1
         self.changed(key)
         server.notify(NOTIFY_EXPIRED, b"expired", key, self.id)
-        server.propagate(self.id, [b"DEL", key])
+        if server.propagating:
+            server.propagate(self.id, [b"DEL", key])
 
     def flush(self) -> int:
         """Remove every key; every WATCH of an existing key is invalidated. The number removed."""

@@ -19,7 +19,7 @@ from amr_emulator.protocol.resp import Push
 
 from . import config as shard_config
 from .acl import ACL
-from .dispatch import build_table
+from .dispatch import build_plain_table, build_table
 from .eviction import Eviction
 from .keyspace import NOTIFY_KEYEVENT, NOTIFY_KEYSPACE, Database, ExpiryCycle
 from .persistence import cron as persistence_cron
@@ -32,11 +32,19 @@ REDIS_VERSION = "7.4.0"
 
 
 class Server:
+    # Slots for the attributes the hot path reads (an instance with this many attributes gets slow,
+    # unspecialised attribute access); "__dict__" holds the rest, and what other modules add.
+    __slots__ = ("table", "plain_table", "now_ms", "maxmemory", "notify_flags", "slowlog_slower_than",
+                 "replica_read_only", "is_replica", "propagating", "dbs", "ready_keys", "monitors", "pause_mode",
+                 "dirty", "stat_numcommands", "stat_failed_calls", "stat_rejected_calls", "stat_keyspace_hits",
+                 "stat_keyspace_misses", "channels", "patterns", "__dict__", "__weakref__")
+
     def __init__(self, port: int = 6379, bind: str = "127.0.0.1", **settings):
         self.loop: asyncio.AbstractEventLoop | None = None
         self.port = port
         self.bind = bind
         self.table = build_table()
+        self.plain_table = build_plain_table(self.table)
         self.run_id = secrets.token_hex(20)
         self.start_time = time()
         self.start_monotonic = monotonic()
@@ -57,7 +65,9 @@ class Server:
         self.slowlog_max_len = 128
         self.replica_read_only = True
         self.is_replica = False
-        self.propagating = False  # effects are fed to replicas (set by replication when a backlog exists)
+        # True while something consumes `propagate` (a replication backlog or a replica): until
+        # then `call` does no replication bookkeeping at all. The replication code sets it.
+        self.propagating = False
         self.repl_guard = None  # replication's refusal check in dispatch (MASTERDOWN, NOREPLICAS), or None
         self.hz = 10
         self.config = shard_config.Config(self)
@@ -209,7 +219,8 @@ class Server:
             self.publish(b"__keyevent@%d__:%b" % (dbid, event), key)
 
     def propagate(self, dbid: int, argv: list) -> None:
-        """An effect for replicas (and the AOF): into the replication stream when there is one."""
+        """An effect for replicas (and the AOF): into the replication stream when there is one (callers
+        on the hot path skip it while `self.propagating` is False)."""
         if self.propagating:
             self.repl.feed(dbid, argv)
 

@@ -15,7 +15,8 @@ from time import monotonic, time
 from amr_emulator.protocol.errors import RespError
 from amr_emulator.protocol.resp import NULL_ARRAY, RequestParser, encode2, encode3
 
-from .dispatch import NO_REPLY, Blocked, Paused, process_command, propagate_effects
+from .dispatch import NO_REPLY, Blocked, Paused, process_command, propagate_effects, run_plain
+from .keyspace import Database
 
 log = logging.getLogger("shard")
 
@@ -35,6 +36,15 @@ class BlockState:
 
 
 class Client(asyncio.Protocol):
+    # Slots for the attributes read on the hot path (a plain instance with this many attributes
+    # gets slow, unspecialised attribute access); "__dict__" keeps room for attributes other
+    # modules add.
+    __slots__ = ("server", "transport", "parser", "id", "addr", "laddr", "name", "lib_name", "lib_ver", "db",
+                 "resp", "encode", "authenticated", "user", "out", "reply_sink", "reply_mode", "in_batch",
+                 "closing", "queue", "multi", "multi_error", "in_exec", "watched", "dirty_cas", "subscriptions",
+                 "psubscriptions", "ssubscriptions", "blocked", "paused", "is_master", "no_evict", "no_touch",
+                 "monitor", "ctime", "last_interaction", "cmd_name", "rewritten", "__dict__", "__weakref__")
+
     def __init__(self, server):
         self.server = server
         self.transport = None
@@ -95,16 +105,19 @@ class Client(asyncio.Protocol):
     def changed(self, key: bytes, klass: int, event: bytes) -> None:
         """A write happened: invalidate WATCHes, count it, send the keyspace notification."""
         db = self.db
-        db.changed(key)
         server = self.server
+        # Database.changed: WATCHes, client-side caching, and a database accounting memory/clocks
+        if db.watched or server.tracking is not None or type(db) is not Database:
+            db.changed(key)
         server.dirty += 1
         if server.notify_flags & klass:
             server.notify(klass, event, key, db.id)
 
     def propagate_as(self, *effects: list) -> None:
         """Replicate these commands instead of the request (e.g. SET EX as SET PXAT, SPOP as SREM).
-        Call with no argument to replicate nothing."""
-        self.rewritten = list(effects)
+        Call with no argument to replicate nothing. A no-op while nothing replicates."""
+        if self.server.propagating:
+            self.rewritten = list(effects)
 
     def notify(self, klass: int, event: bytes, key: bytes) -> None:
         """A keyspace notification alone (a second event of one command, e.g. `del` after `lpop`)."""
@@ -139,9 +152,10 @@ class Client(asyncio.Protocol):
         self.send(self.encode(value))
 
     def flush(self) -> None:
-        if self.out and self.transport is not None:
-            data = b"".join(self.out) if len(self.out) > 1 else self.out[0]
-            self.out = []
+        out = self.out  # emptied in place: run_plain holds it
+        if out and self.transport is not None:
+            data = b"".join(out) if len(out) > 1 else out[0]
+            out.clear()
             self.transport.write(data)
 
     def close_after_reply(self) -> None:
@@ -164,40 +178,70 @@ class Client(asyncio.Protocol):
         self.queue.clear()
         self.server.client_disconnected(self)
 
+    def plain_state(self) -> bool:
+        """True when no check of process_command can apply to a plain command (Entry.plain) on
+        this connection: no MULTI, no RESP2 pub/sub context, authenticated, replies on, no
+        MONITOR, no CLIENT PAUSE, no maxmemory, no ACL rules, no tracking, no replication guard, no
+        busy script, not a read-only replica's client. Plain commands
+        cannot change any of these, so one check serves a batch of them (dispatch.run_plain)."""
+        server = self.server
+        return (self.multi is None and self.authenticated and not self.reply_mode
+                and not server.monitors and not server.pause_mode and not server.maxmemory
+                # features with a step of their own in process_command/call: ACL rules, client-side
+                # caching, replication's refusals (NOREPLICAS, MASTERDOWN, LOADING), a busy script
+                and not server.acl_restricted and server.tracking is None and server.repl_guard is None
+                and server.busy_script is None
+                and not (server.is_replica and server.replica_read_only and not self.is_master)
+                and (self.resp == 3 or not (self.subscriptions or self.psubscriptions or self.ssubscriptions)))
+
     def data_received(self, data: bytes) -> None:
         if self.closing:
             return
-        parser = self.parser
-        parser.feed(data)
-        requests, error = parser.parse()
+        requests, error = self.parser.read(data)
         self.last_interaction = monotonic()
         if self.queue or self.blocked is not None or self.paused:
             self.queue.extend(requests)
             if error is not None:
                 self.queue.append(error)
             return
-        self.server.update_clock()
+        self.server.now_ms = int(time() * 1000)  # Server.update_clock
         self.in_batch = True
         try:
-            for i, argv in enumerate(requests):
-                try:
-                    process_command(self, argv)
-                except Paused:
-                    self.hold(requests, i)
-                    return
-                if self.blocked is not None or self.closing:
-                    if not self.closing:
-                        self.queue.extend(requests[i + 1:])
-                        if error is not None:
-                            self.queue.append(error)
-                    return
-            if error is not None:
-                self.protocol_error(error)
+            i = run_plain(self, requests) if self.plain_state() else 0
+            if i != len(requests) or error is not None or self.blocked is not None:
+                self.run_batch(requests, i, error)
         finally:
             self.in_batch = False
-            self.flush()
+            out = self.out  # flush()
+            if out and self.transport is not None:
+                self.transport.write(out[0] if len(out) == 1 else b"".join(out))
+                out.clear()
             if self.closing and self.transport is not None:
                 self.transport.close()
+
+    def run_batch(self, requests: list, i: int, error) -> None:
+        """Run requests[i:] one by one (process_command), then answer a protocol error; what a
+        block or a pause holds back waits in the queue."""
+        n = len(requests)
+        while i < n:
+            if self.blocked is not None or self.closing:
+                if not self.closing:
+                    self.queue.extend(requests[i:])
+                    if error is not None:
+                        self.queue.append(error)
+                return
+            try:
+                process_command(self, requests[i])
+            except Paused:
+                self.hold(requests, i)
+                return
+            i += 1
+        if self.blocked is not None or self.closing:
+            if not self.closing and error is not None:
+                self.queue.append(error)
+            return
+        if error is not None:
+            self.protocol_error(error)
 
     def protocol_error(self, error) -> None:
         self.reply_mode = 0
@@ -312,7 +356,7 @@ class Client(asyncio.Protocol):
             self.unblock()
             st.entry.stats[0] += 1
             self.reply(result)
-            if server.dirty != dirty or self.rewritten is not None:
+            if server.propagating and (server.dirty != dirty or self.rewritten is not None):
                 propagate_effects(self, st.argv)
         finally:
             self.in_batch = False

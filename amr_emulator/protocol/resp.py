@@ -118,18 +118,27 @@ def split_args(line: bytes) -> list[bytes] | None:
         out.append(bytes(cur))
 
 
-# An array header of a million elements or more (hiredis would allocate the list up front), or
-# anything that looks like one: such a chunk goes to the exact parser.
-_BIG_ARRAY = re.compile(rb"\*[0-9]{7}")
+# The canonical sizes, by length, of an array header `*<n>\r\n` and of an argument
+# `$<len>\r\n<arg>\r\n`. A request with a longer argument (rare in one chunk: uvloop reads at
+# most 256 KiB at a time) is left to the exact parser.
+_TABLE_LEN = 1 << 16
+# An array header of a million elements or more, or anything that looks like one: hiredis would
+# reserve the whole list at once (calloc: cheap) and, if the request stays incomplete, free it
+# slot by slot when its reader is dropped (seconds for `*2147483647`). Such a chunk goes to the
+# exact parser.
+_BIG_ARRAY = re.compile(rb"\*[0-9]{7}").search
+_HEADER_SIZE = [len(str(n)) + 3 for n in range(_TABLE_LEN)]
+_ARG_SIZE = [n + len(str(n)) + 5 for n in range(_TABLE_LEN)]
 
 
-def _canonical_size(req: list) -> int:
-    """The bytes of `req` written as `*<n>\r\n` and `$<len>\r\n<arg>\r\n` per argument."""
-    size = len(str(len(req))) + 3 + 5 * len(req)
-    for a in req:
-        n = len(a)
-        size += n + (1 if n < 10 else 2 if n < 100 else 3 if n < 1000 else len(str(n)))
-    return size
+def canonical_size(argv: list) -> int:
+    """The size of a request's canonical encoding (`*<n>` then `$<len>` per argument), of any length:
+    what a replica counts into its offset for a command of the stream."""
+    n = len(str(len(argv))) + 3
+    for a in argv:
+        k = len(a)
+        n += k + len(str(k)) + 5
+    return n
 
 
 class RequestParser:
@@ -139,8 +148,8 @@ class RequestParser:
     a `ProtocolError` (or None). After an error the connection must be closed, as Redis does.
 
     Two parsers, one behaviour. Each chunk that arrives at a request boundary goes to hiredis (C)
-    first; its requests are taken only if they are lists of bulk strings whose canonical encodings
-    add up to exactly the chunk, that is, when Redis would have read the very same requests from it.
+    first; its requests are taken only if the chunk is exactly their canonical encoding (see
+    `read`), that is, when Redis would have read the very same requests from it.
     Otherwise (a malformed or unusual element, an inline request, a request left incomplete, a client
     not yet authenticated) the exact parser, which follows Redis's rules below, reads the chunk from
     its start, and keeps the connection until it is back at a request boundary.
@@ -177,51 +186,73 @@ class RequestParser:
     def pending(self) -> int:
         return len(self.buf) - self.pos + len(self._chunk)
 
+    def read(self, data: bytes) -> tuple[list[list[bytes]], ProtocolError | None]:
+        """`feed(data)` then `parse()`, in one call (the connection's hot path).
+
+        At a request boundary, hiredis reads the chunk; its requests are taken only if the chunk is
+        exactly their canonical encoding (then Redis reads the very same requests from it), else
+        the exact parser reads the chunk from its start.
+
+        The proof walks the chunk with the canonical sizes of what hiredis returned: each request
+        must start with `*` and each of its elements with `$` at the offset the canonical sizes
+        give, and the last request must end exactly at the chunk's end (nothing left half-read).
+        hiredis reads `*` and `$` lengths as strictly as Redis (no sign, no leading zero, no space)
+        and, like Redis, skips the two bytes after a bulk unchecked, so a `$` element hiredis
+        accepted is canonical in size (`$-1`, a None, has no len: refused); a `*` at a request's
+        start is an array (a list; `*0` and `*-1`, which Redis skips, are refused here). By
+        induction every offset is right, and at the chunk's end hiredis has consumed it all. A
+        chunk with a huge array header (_BIG_ARRAY), or longer than proto-max-bulk-len (it may
+        hold a bulk longer than that), goes to the exact parser."""
+        if not self._fast or self.require_auth or self._chunk:
+            self.feed(data)
+            return self.parse()
+        end = len(data)
+        if end <= self.max_bulk_len and _BIG_ARRAY(data) is None:
+            reader = self._reader
+            reader.feed(data)
+            gets = reader.gets
+            out = []
+            pos = 0
+            hsize = _HEADER_SIZE
+            asize = _ARG_SIZE
+            try:
+                while pos < end:  # at `end` hiredis has consumed the chunk: no gets() to learn that
+                    req = gets()
+                    if data[pos] != 42 or not req:  # (False: the chunk ends inside a request)
+                        break
+                    pos += hsize[len(req)]
+                    for a in req:
+                        if data[pos] != 36:
+                            break
+                        pos += asize[len(a)]
+                    else:
+                        out.append(req)
+                        continue
+                    break
+                else:
+                    if pos == end:
+                        sizes = self.sizes
+                        if sizes is not None:  # a proxy forwarding the bytes as received
+                            sizes.extend([hsize[len(r)] + sum([asize[len(a)] for a in r]) for r in out])
+                        return out, None
+            except (hiredis.ProtocolError, IndexError, TypeError):
+                pass  # IndexError: past the size tables (the exact parser takes it); TypeError: `$-1`
+            self._reader = hiredis.Reader()  # the old one may hold part of a frame
+        self._fast = False
+        self.sizes = None
+        self.buf = bytearray(data)
+        self.pos = 0
+        return self.parse()
+
     def parse(self) -> tuple[list[list[bytes]], ProtocolError | None]:
         chunk = self._chunk
         if chunk:
             self._chunk = b""
-            out = self._parse_chunk(chunk)
-            if out is not None:
-                return out, None
-            self._reader = hiredis.Reader()  # the old one may hold part of a frame
-            self._fast = False
-            self.sizes = None
-            self.buf = bytearray(chunk)
-            self.pos = 0
+            return self.read(chunk)
         out, error = self._parse_exact()
         if error is None and self.args is None and not self.buf and hiredis is not None:
             self._fast = True
         return out, error
-
-    def _parse_chunk(self, chunk: bytes):
-        """hiredis's reading of a whole chunk, or None where it might differ from Redis's."""
-        if _BIG_ARRAY.search(chunk) is not None:
-            return None
-        reader = self._reader
-        reader.feed(chunk)
-        gets = reader.gets
-        out = []
-        size = 0
-        sizes = self.sizes
-        try:
-            while True:
-                req = gets()
-                if req is False:
-                    break
-                if type(req) is not list or not req:
-                    return None  # *0, *-1 and top-level oddities: let the exact parser decide
-                for a in req:
-                    if type(a) is not bytes:
-                        return None
-                n = _canonical_size(req)
-                size += n
-                if sizes is not None:
-                    sizes.append(n)
-                out.append(req)
-        except hiredis.ProtocolError:
-            return None
-        return out if size == len(chunk) else None
 
     def _parse_exact(self) -> tuple[list[list[bytes]], ProtocolError | None]:
         buf = self.buf

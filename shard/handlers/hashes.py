@@ -37,6 +37,18 @@ def _read_hash(c, key: bytes):
     return v
 
 
+def _hash_for_write(c, key: bytes) -> dict:
+    """hashTypeLookupWriteOrCreate: the hash at `key`, a new empty one stored if missing."""
+    db = c.db
+    h = db.lookup(key)
+    if h is None:
+        h = {}
+        db.add(key, h)
+    elif type(h) is not dict:
+        raise RespError(errors.WRONGTYPE)
+    return h
+
+
 # --- HSET / HMSET / HSETNX (hot path) ------------------------------------------------------------
 
 
@@ -46,13 +58,7 @@ def hset_command(c, argv):
     if n & 1:
         raise RespError(errors.wrong_arity("hset"))
     key = argv[1]
-    db = c.db
-    h = db.lookup(key)
-    if h is None:
-        h = {}
-        db.add(key, h)
-    elif type(h) is not dict:
-        raise RespError(errors.WRONGTYPE)
+    h = _hash_for_write(c, key)
     before = len(h)
     if n == 4:
         h[argv[2]] = argv[3]
@@ -74,14 +80,8 @@ def hmset_command(c, argv):
 @command("hsetnx")
 def hsetnx_command(c, argv):
     key = argv[1]
-    db = c.db
-    h = db.lookup(key)
-    if h is None:
-        h = {}
-        db.add(key, h)
-    elif type(h) is not dict:
-        raise RespError(errors.WRONGTYPE)
-    elif argv[2] in h:
+    h = _hash_for_write(c, key)
+    if argv[2] in h:
         return 0
     h[argv[2]] = argv[3]
     c.changed(key, NOTIFY_HASH, b"hset")
@@ -184,13 +184,7 @@ def hincrby_command(c, argv):
     if incr is None:
         raise RespError(errors.NOT_INTEGER)
     key, field = argv[1], argv[2]
-    db = c.db
-    h = db.lookup(key)
-    if h is None:
-        h = {}
-        db.add(key, h)
-    elif type(h) is not dict:
-        raise RespError(errors.WRONGTYPE)
+    h = _hash_for_write(c, key)
     cur = h.get(field)
     if cur is None:
         value = incr
@@ -215,13 +209,7 @@ def hincrbyfloat_command(c, argv):
     if type(incr) is float:
         raise RespError(errors.VALUE_NAN_OR_INF)
     key, field = argv[1], argv[2]
-    db = c.db
-    h = db.lookup(key)
-    if h is None:
-        h = {}
-        db.add(key, h)
-    elif type(h) is not dict:
-        raise RespError(errors.WRONGTYPE)
+    h = _hash_for_write(c, key)
     cur = h.get(field)
     if cur is None:
         value = incr

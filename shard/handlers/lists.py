@@ -19,7 +19,7 @@ from amr_emulator.protocol.errors import RespError
 from amr_emulator.protocol.resp import NULL_ARRAY, OK, string2ll
 
 from ..args import parse_timeout
-from ..dispatch import Blocked
+from ..dispatch import Blocked, retrying_in_vain
 from ..keyspace import NOTIFY_GENERIC, NOTIFY_LIST
 from . import command
 from .keys import lookup_read
@@ -420,37 +420,11 @@ def _pop_generic(c, argv, head: bool):
 
 @command("lpop")
 def lpop_command(c, argv):
-    if len(argv) == 2:  # the hot path
-        key = argv[1]
-        v = c.db.lookup(key)
-        if v is None:
-            return None
-        if type(v) is not deque:
-            raise RespError(_WRONGTYPE)
-        x = v.popleft()
-        c.changed(key, NOTIFY_LIST, b"lpop")
-        if not v:
-            c.db.delete(key)
-            c.notify(NOTIFY_GENERIC, b"del", key)
-        return x
     return _pop_generic(c, argv, True)
 
 
 @command("rpop")
 def rpop_command(c, argv):
-    if len(argv) == 2:  # the hot path
-        key = argv[1]
-        v = c.db.lookup(key)
-        if v is None:
-            return None
-        if type(v) is not deque:
-            raise RespError(_WRONGTYPE)
-        x = v.pop()
-        c.changed(key, NOTIFY_LIST, b"rpop")
-        if not v:
-            c.db.delete(key)
-            c.notify(NOTIFY_GENERIC, b"del", key)
-        return x
     return _pop_generic(c, argv, False)
 
 
@@ -496,22 +470,10 @@ def lmpop_command(c, argv):
     return NULL_ARRAY
 
 
-def _retrying_in_vain(c, keys) -> bool:
-    """True when a blocked client is re-run but none of its keys holds a list (one became a string,
-    say): Redis re-runs a command only for a ready key of the type it waits for, so it stays put."""
-    if c.blocked is None:
-        return False
-    lookup = c.db.lookup
-    for key in keys:
-        if type(lookup(key)) is deque:
-            return False
-    return True
-
-
 def _blocking_pop(c, keys, head: bool, timeout_arg: bytes, count: int):
     """blockingPopGenericCommand: count -1 for BLPOP/BRPOP (reply [key, element]), else BLMPOP."""
     timeout = parse_timeout(timeout_arg)
-    if _retrying_in_vain(c, keys):
+    if retrying_in_vain(c, keys, deque):
         raise Blocked(keys, timeout)
     lookup = c.db.lookup
     for key in keys:
@@ -595,7 +557,7 @@ def rpoplpush_command(c, argv):
 
 def _blocking_move(c, argv, from_head: bool, to_head: bool, timeout: float, rewrite: list):
     src = argv[1]
-    if _retrying_in_vain(c, (src,)):
+    if retrying_in_vain(c, (src,), deque):
         raise Blocked([src], timeout)
     if _get_list(c, src) is None:
         if c.deny_blocking:

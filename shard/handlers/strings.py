@@ -13,7 +13,7 @@ from amr_emulator.protocol.errors import RespError
 from amr_emulator.protocol.resp import LLONG_MAX, LLONG_MIN, OK, string2ll
 
 from ..args import format_long_double, long_double_add, parse_long_double
-from ..keyspace import NOTIFY_GENERIC, NOTIFY_KEY_MISS, NOTIFY_STRING
+from ..keyspace import NOTIFY_GENERIC, NOTIFY_KEY_MISS, NOTIFY_NEW, NOTIFY_STRING, Database
 from . import command
 from .keys import lookup_read
 
@@ -31,7 +31,13 @@ def _read_string(c, key: bytes):
 @command("get")
 def get_command(c, argv):
     key = argv[1]
-    v = c.db.lookup(key)
+    db = c.db
+    if type(db) is Database:  # (a database keeping access clocks for LRU/LFU looks up its own way)
+        v = db.data.get(key)
+        if v is not None and db.expires and key in db.expires:
+            v = db.lookup(key)
+    else:
+        v = db.lookup(key)
     server = c.server
     if v is None:
         server.stat_keyspace_misses += 1
@@ -141,13 +147,26 @@ def _set_generic(c, argv, flags: int, key: bytes, val: bytes, expire, name: str,
 
 @command("set")
 def set_command(c, argv):
-    if len(argv) == 3:  # the fast path: SET key value
+    db = c.db
+    # the fast path: SET key value, Database.set and Client.changed inline (not for a database that
+    # accounts memory and access clocks, nor while clients track keys: both hook Database.changed)
+    if len(argv) == 3 and type(db) is Database and c.server.tracking is None:
         key = argv[1]
-        db = c.db
         if db.expires and key in db.expires:
             db.lookup(key)  # an expired key is expired first (its event), as lookupKeyWrite does
-        db.set(key, argv[2])
-        c.changed(key, NOTIFY_STRING, b"set")
+            db.expires.pop(key, None)
+        data = db.data
+        server = c.server
+        if db.blocking and key in db.blocking:  # new, or overwritten (a blocked XREADGROUP wakes)
+            server.ready_keys[(db, key)] = None
+        if key not in data and server.notify_flags & NOTIFY_NEW:
+            server.notify(NOTIFY_NEW, b"new", key, db.id)
+        data[key] = argv[2]
+        if db.watched:
+            db.changed(key)
+        server.dirty += 1
+        if server.notify_flags & NOTIFY_STRING:
+            server.notify(NOTIFY_STRING, b"set", key, db.id)
         return OK
     flags, expire = _parse_extended(argv, 3, True)
     return _set_generic(c, argv, flags, argv[1], argv[2], expire, "set", OK, None)

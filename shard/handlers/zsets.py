@@ -30,7 +30,7 @@ from amr_emulator.protocol.errors import RespError
 from amr_emulator.protocol.resp import NULL_ARRAY, format_double, string2ll
 
 from ..args import parse_double_strict, parse_timeout
-from ..dispatch import Blocked
+from ..dispatch import Blocked, retrying_in_vain
 from ..keyspace import NOTIFY_GENERIC, NOTIFY_ZSET
 from ..scan import parse_cursor, scan_generic
 from ..structures.zset import ZSet
@@ -1005,22 +1005,10 @@ def zpopmax_command(c, argv):
     return _zpop_command(c, argv, True)
 
 
-def _retrying_in_vain(c, keys) -> bool:
-    """A parked client is re-run when one of its keys is written; Redis re-runs it only for a ready
-    key that holds a zset (a key that became a string leaves it waiting, not failing)."""
-    if c.blocked is None:
-        return False
-    lookup = c.db.lookup
-    for key in keys:
-        if type(lookup(key)) is ZSet:
-            return False
-    return True
-
-
 def _bzpop(c, argv, maximum: bool):
     timeout = parse_timeout(argv[-1])
     keys = argv[1:-1]
-    if _retrying_in_vain(c, keys):
+    if retrying_in_vain(c, keys, ZSet):
         raise Blocked(list(dict.fromkeys(keys)), timeout)
     for key in keys:
         z = _get(c, key)
@@ -1076,7 +1064,7 @@ def zmpop_generic(c, argv, numkeys_idx: int, block: bool):
     if block:
         timeout = parse_timeout(argv[1])
     keys = argv[numkeys_idx + 1:where_idx]
-    if block and _retrying_in_vain(c, keys):
+    if block and retrying_in_vain(c, keys, ZSet):
         raise Blocked(list(dict.fromkeys(keys)), timeout, None)
     for key in keys:
         z = _get(c, key)

@@ -14,7 +14,7 @@ import asyncio
 import logging
 from time import monotonic, time
 
-from amr_emulator.protocol.resp import RequestParser, _canonical_size
+from amr_emulator.protocol.resp import RequestParser, canonical_size
 
 log = logging.getLogger("shard")
 
@@ -227,7 +227,7 @@ class MasterLink(asyncio.Protocol):
         server.applying_master = True  # keys the primary has not expired yet are still there for it
         try:
             for argv in requests:
-                n = _canonical_size(argv)
+                n = canonical_size(argv)
                 try:
                     process_command(mc, argv)
                 except Exception:

@@ -655,6 +655,7 @@ def test_effects_match_redis_aof():
     server = Server(port=0)
     effects = []
     server.propagate = lambda dbid, argv: effects.append([bytes(a) for a in argv])
+    server.propagating = True
     client = Client(server)
     ours = []
     for step in steps:

@@ -186,6 +186,7 @@ class Harness:
         self.server = Server(port=0)
         self.effects = []
         self.server.propagate = lambda dbid, argv: self.effects.append([bytes(a) for a in argv])
+        self.server.propagating = True
         self.c = Client(self.server)
 
     def __call__(self, *args):

@@ -269,6 +269,7 @@ def test_effects_are_replicated_not_the_script():
         def __init__(self, **kw):
             super().__init__(**kw)
             self.effects = []
+            self.propagating = True  # record effects as if a replica were attached
 
         def propagate(self, dbid, argv):
             self.effects.append((dbid, [bytes(a) for a in argv]))

@@ -148,9 +148,12 @@ def _load() -> tuple[dict, str]:
     with open(_DATA) as f:
         data = json.load(f)
     with open(_DATA_7X) as f:
-        newer = json.load(f)["subcommands"]
+        data_7x = json.load(f)
+    newer = data_7x["subcommands"]
+    replaced = data_7x.get("commands", {})
     table = {}
     for name, entry in data["commands"].items():
+        entry = replaced.get(name, entry)  # 7.4's entry where it differs from the captured one
         info, docs = entry["info"], entry["docs"]
         if name in newer:  # splice the newer subcommands into the typed data, so replies include them
             info = list(info)
