@@ -222,6 +222,9 @@ class ProxyServer:
             # a leader's topology replaces an uncommitted one of the same epoch (stored from a deposed leader)
             same_epoch_ok = (term is not None and q is not None and term >= q.term and topo.epoch == self.topology.epoch
                              and argv[1] != self.topology.to_json().encode())
+            if topo.epoch == self.topology.epoch and topo == self.topology:
+                c.reply(OK)  # already stored (the leader passed it on before its sender got here)
+                return
             if topo.epoch < self.topology.epoch or (topo.epoch == self.topology.epoch and not same_epoch_ok):
                 raise RespError(f"ERR stale topology epoch {topo.epoch} (current {self.topology.epoch})")
             self.adopt(topo)
