@@ -289,7 +289,9 @@ def render_status(st: dict) -> list[str]:
         up = rep.get("up")
         shard_rows.append([s["id"], s["partition"], s["role"], _slots(partitions[s["partition"]]), s["node"],
                            s["port"], rep.get("pid"), None if up is None else ("yes" if up else "no"),
-                           rep.get("link") or rep.get("master_link_status"), offset, lag])
+                           # a primary has no link to a primary (a promoted replica may still report its old one)
+                           None if s["role"] == "primary" else rep.get("link") or rep.get("master_link_status"),
+                           offset, lag])
     lines += _table(shard_rows, ["SHARD", "PARTITION", "ROLE", "SLOTS", "NODE", "PORT", "PID", "UP", "LINK",
                                  "OFFSET", "LAG"])
     events = st.get("events") or []
