@@ -32,6 +32,7 @@ from time import monotonic, time
 
 from amr_emulator.protocol import clients as client_args
 from amr_emulator.protocol import errors
+from amr_emulator.protocol.clients import address_text
 from amr_emulator.protocol.commands import REDIS_COMMANDS, get_keys, lookup
 from amr_emulator.protocol.errors import RespError
 from amr_emulator.protocol.resp import (NULL_ARRAY, OK, Push, RequestParser, Simple, Verbatim, decode_reply, encode2, encode3,
@@ -279,12 +280,8 @@ class Client(asyncio.Protocol):
     # --- asyncio protocol -------------------------------------------------------------------------
     def connection_made(self, transport) -> None:
         self.transport = transport
-        peer = transport.get_extra_info("peername")
-        sock = transport.get_extra_info("sockname")
-        if isinstance(peer, tuple):
-            self.addr = f"{peer[0]}:{peer[1]}"
-        if isinstance(sock, tuple):
-            self.laddr = f"{sock[0]}:{sock[1]}"
+        self.addr = address_text(transport.get_extra_info("peername"))
+        self.laddr = address_text(transport.get_extra_info("sockname"))
         self.server.clients[self.id] = self
 
     def connection_lost(self, exc) -> None:

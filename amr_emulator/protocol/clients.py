@@ -9,6 +9,13 @@ from .resp import string2ll
 CLIENT_TYPES = {b"normal", b"master", b"replica", b"slave", b"pubsub"}
 
 
+def address_text(sockaddr) -> str:
+    """A socket address as CLIENT LIST shows it ("host:port"); "?:0" when it is not an IP one."""
+    if isinstance(sockaddr, tuple):
+        return f"{sockaddr[0]}:{sockaddr[1]}"
+    return "?:0"
+
+
 def valid_client_attr(value: bytes) -> bool:
     """No spaces, newlines or other characters outside '!'..'~' (CLIENT LIST must stay parseable)."""
     return all(33 <= ch <= 126 for ch in value)
