@@ -11,7 +11,7 @@ from amr_emulator.protocol import errors
 from amr_emulator.protocol.errors import RespError
 from amr_emulator.protocol.resp import string2ll
 
-from ..args import clamp_range
+from ..args import clamp_range, parse_int
 from ..keyspace import NOTIFY_GENERIC, NOTIFY_STRING
 from . import command
 from .keys import lookup_read
@@ -127,12 +127,8 @@ def _parse_unit(arg: bytes) -> bool:
 def bitcount_command(c, argv):
     n = len(argv)
     if n in (4, 5):
-        start = string2ll(argv[2])
-        if start is None:
-            raise RespError(errors.NOT_INTEGER)
-        end = string2ll(argv[3])
-        if end is None:
-            raise RespError(errors.NOT_INTEGER)
+        start = parse_int(argv[2])
+        end = parse_int(argv[3])
         isbit = _parse_unit(argv[4]) if n == 5 else False
         v = _read_string(c, argv[1])
         if v is None:
@@ -182,16 +178,12 @@ def bitpos_command(c, argv):
     isbit = False
     end_given = False
     if n in (4, 5, 6):
-        start = string2ll(argv[3])
-        if start is None:
-            raise RespError(errors.NOT_INTEGER)
+        start = parse_int(argv[3])
         if n == 6:
             isbit = _parse_unit(argv[5])
         end = 0
         if n >= 5:
-            end = string2ll(argv[4])
-            if end is None:
-                raise RespError(errors.NOT_INTEGER)
+            end = parse_int(argv[4])
             end_given = True
         v = _read_string(c, argv[1])
         if v is None:
