@@ -154,8 +154,8 @@ def pid_alive(pid: int | None) -> bool:
         return True
 
 
-def running_caches() -> dict[str, dict[str, Any]]:
-    """name -> state of every cache whose controller is alive."""
+def _caches(alive: bool) -> dict[str, dict[str, Any]]:
+    """name -> state of every cache with a state file whose controller is (not) alive."""
     found = {}
     try:
         names = sorted(os.listdir(runtime_root()))
@@ -163,20 +163,16 @@ def running_caches() -> dict[str, dict[str, Any]]:
         return found
     for name in names:
         state = read_state(name)
-        if state and pid_alive(state.get("controller_pid")):
+        if state and pid_alive(state.get("controller_pid")) == alive:
             found[name] = state
     return found
+
+
+def running_caches() -> dict[str, dict[str, Any]]:
+    """name -> state of every cache whose controller is alive."""
+    return _caches(True)
 
 
 def stale_caches() -> dict[str, dict[str, Any]]:
     """name -> state of every cache whose state file remains but whose controller is gone."""
-    found = {}
-    try:
-        names = sorted(os.listdir(runtime_root()))
-    except OSError:
-        return found
-    for name in names:
-        state = read_state(name)
-        if state and not pid_alive(state.get("controller_pid")):
-            found[name] = state
-    return found
+    return _caches(False)

@@ -30,7 +30,9 @@ import re
 from collections import deque
 from time import monotonic, time
 
+from amr_emulator.protocol import clients as client_args
 from amr_emulator.protocol import errors
+from amr_emulator.protocol.clients import address_text
 from amr_emulator.protocol.commands import REDIS_COMMANDS, get_keys, lookup
 from amr_emulator.protocol.errors import RespError
 from amr_emulator.protocol.resp import (NULL_ARRAY, OK, Push, RequestParser, Simple, Verbatim, decode_reply, encode2, encode3,
@@ -278,12 +280,8 @@ class Client(asyncio.Protocol):
     # --- asyncio protocol -------------------------------------------------------------------------
     def connection_made(self, transport) -> None:
         self.transport = transport
-        peer = transport.get_extra_info("peername")
-        sock = transport.get_extra_info("sockname")
-        if isinstance(peer, tuple):
-            self.addr = f"{peer[0]}:{peer[1]}"
-        if isinstance(sock, tuple):
-            self.laddr = f"{sock[0]}:{sock[1]}"
+        self.addr = address_text(transport.get_extra_info("peername"))
+        self.laddr = address_text(transport.get_extra_info("sockname"))
         self.server.clients[self.id] = self
 
     def connection_lost(self, exc) -> None:
@@ -740,10 +738,6 @@ def _auth(c, argv):
     c.reply(OK)
 
 
-def _valid_attr(value: bytes) -> bool:
-    return all(33 <= ch <= 126 for ch in value)
-
-
 def _set_resp(c, version: int) -> None:
     if version != c.resp:
         for b in list(c.dedicated.values()):
@@ -755,29 +749,7 @@ def _set_resp(c, version: int) -> None:
 
 
 def _hello(c, argv):
-    version = None
-    if len(argv) >= 2:
-        version = string2ll(argv[1])
-        if version is None:
-            raise RespError(errors.PROTO_VERSION_INVALID)
-        if version < 2 or version > 3:
-            raise RespError(errors.NOPROTO)
-    auth = None
-    name = None
-    i = 2
-    while i < len(argv):
-        opt = argv[i].lower()
-        more = len(argv) - i - 1
-        if opt == b"auth" and more >= 2:
-            auth = (argv[i + 1], argv[i + 2])
-            i += 3
-        elif opt == b"setname" and more >= 1:
-            name = argv[i + 1]
-            if not _valid_attr(name):
-                raise RespError(errors.CLIENT_NAME_INVALID)
-            i += 2
-        else:
-            raise RespError("ERR Syntax error in HELLO option '%s'" % argv[i].decode("latin-1"))
+    version, auth, name = client_args.parse_hello(argv)
     if auth is not None:
         _authenticate(c, auth[0], auth[1])
     if not c.authenticated:
@@ -892,17 +864,12 @@ def _client_flags(c) -> str:
 
 
 def client_info_line(c) -> str:
-    now = time()
-    multi_len = len(c.multi) if c.multi is not None else -1
-    return (
-        f"id={c.id} addr={c.addr} laddr={c.laddr} fd={8 + c.id} name={c.name.decode('latin-1')} "
-        f"age={int(now - c.ctime)} idle={int(monotonic() - c.last_interaction)} flags={_client_flags(c)} "
-        f"db=0 sub={len(c.channels)} psub={len(c.patterns)} ssub={len(c.schannels)} "
-        f"multi={multi_len} watch={1 if c.watching is not None else 0} qbuf=0 qbuf-free=20474 argv-mem=0 "
-        f"multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=22426 events=r "
-        f"cmd={c.cmd_name} user=default redir=-1 resp={c.resp} "
-        f"lib-name={c.lib_name.decode('latin-1')} lib-ver={c.lib_ver.decode('latin-1')}"
-    )
+    return client_args.client_info_line(
+        id=c.id, addr=c.addr, laddr=c.laddr, name=c.name, age=int(time() - c.ctime),
+        idle=int(monotonic() - c.last_interaction), flags=_client_flags(c), db=0,
+        sub=len(c.channels), psub=len(c.patterns), ssub=len(c.schannels),
+        multi=len(c.multi) if c.multi is not None else -1, watch=1 if c.watching is not None else 0, qbuf=0,
+        cmd=c.cmd_name, user="default", redir=-1, resp=c.resp, lib_name=c.lib_name, lib_ver=c.lib_ver)
 
 
 def _client_type(c) -> bytes:
@@ -914,9 +881,7 @@ def _client_id(c, argv):
 
 
 def _client_setname(c, argv):
-    if not _valid_attr(argv[2]):
-        raise RespError(errors.CLIENT_NAME_INVALID)
-    c.name = argv[2]
+    c.name = client_args.check_client_name(argv)
     c.reply(OK)
 
 
@@ -925,15 +890,11 @@ def _client_getname(c, argv):
 
 
 def _client_setinfo(c, argv):
-    attr = argv[2].lower()
-    if attr not in (b"lib-name", b"lib-ver"):
-        raise RespError("ERR Unrecognized option '%s'" % argv[2].decode("latin-1"))
-    if not _valid_attr(argv[3]):
-        raise RespError("ERR %s cannot contain spaces, newlines or special characters." % argv[2].decode("latin-1"))
+    attr, value = client_args.parse_setinfo(argv)
     if attr == b"lib-name":
-        c.lib_name = argv[3]
+        c.lib_name = value
     else:
-        c.lib_ver = argv[3]
+        c.lib_ver = value
     c.reply(OK)
 
 
@@ -941,26 +902,13 @@ def _client_info(c, argv):
     c.reply(Verbatim(client_info_line(c) + "\n"))
 
 
-_TYPES = {b"normal", b"master", b"replica", b"slave", b"pubsub"}
-
-
 def _client_list(c, argv):
+    want, ids = client_args.parse_client_list(argv)
     clients = list(c.server.clients.values())
-    if len(argv) == 4 and argv[2].lower() == b"type":
-        want = argv[3].lower()
-        if want not in _TYPES:
-            raise RespError("ERR Unknown client type '%s'" % argv[3].decode("latin-1"))
+    if want is not None:
         clients = [x for x in clients if _client_type(x) == want]
-    elif len(argv) > 3 and argv[2].lower() == b"id":
-        ids = []
-        for a in argv[3:]:
-            v = string2ll(a)
-            if v is None:
-                raise RespError(errors.CLIENT_ID_INVALID)
-            ids.append(v)
+    elif ids is not None:
         clients = [c.server.clients[i] for i in ids if i in c.server.clients]
-    elif len(argv) != 2:
-        raise RespError(errors.SYNTAX)
     c.reply(Verbatim("".join(client_info_line(x) + "\n" for x in clients)))
 
 
@@ -1007,9 +955,7 @@ def _client_kill(c, argv):
                     raise RespError(errors.CLIENT_ID_POSITIVE)
                 cid = v
             elif opt == b"type":
-                ctype = val.lower()
-                if ctype not in _TYPES:
-                    raise RespError("ERR Unknown client type '%s'" % val.decode("latin-1"))
+                ctype = client_args.client_type_arg(val)
             elif opt == b"addr":
                 addr = val.decode("latin-1")
             elif opt == b"laddr":

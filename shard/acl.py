@@ -88,6 +88,16 @@ def hash_password(pw: bytes) -> str:
     return hashlib.sha256(pw).hexdigest()
 
 
+def _password_hash(op: bytes, clear: bytes) -> str:
+    """The SHA-256 hex of a >/< (clear text) or #/! (already hashed) password rule."""
+    if op[:1] == clear:
+        return hash_password(op[1:])
+    h = op[1:].decode("latin-1")
+    if len(h) != 64 or any(ch not in "0123456789abcdef" for ch in h):
+        raise ACLError(E_EBADMSG)
+    return h
+
+
 # --- selectors and users ------------------------------------------------------------------------------
 class Selector:
     def __init__(self, root: bool, allchannels: bool):
@@ -384,22 +394,12 @@ class User:
             self.nopass = False
             self.passwords = []
         elif op[:1] in (b">", b"#"):
-            if op[:1] == b">":
-                h = hash_password(op[1:])
-            else:
-                h = op[1:].decode("latin-1")
-                if len(h) != 64 or any(ch not in "0123456789abcdef" for ch in h):
-                    raise ACLError(E_EBADMSG)
+            h = _password_hash(op, b">")
             if h not in self.passwords:
                 self.passwords.append(h)
             self.nopass = False
         elif op[:1] in (b"<", b"!"):
-            if op[:1] == b"<":
-                h = hash_password(op[1:])
-            else:
-                h = op[1:].decode("latin-1")
-                if len(h) != 64 or any(ch not in "0123456789abcdef" for ch in h):
-                    raise ACLError(E_EBADMSG)
+            h = _password_hash(op, b"<")
             if h not in self.passwords:
                 raise ACLError(E_ENODEV)
             self.passwords.remove(h)

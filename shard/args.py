@@ -13,7 +13,7 @@ from amr_emulator.protocol.resp import LLONG_MAX, LLONG_MIN, string2ll
 
 __all__ = ["parse_int", "parse_float", "parse_timeout", "parse_positive", "string2ll", "parse_double_strict",
            "LLONG_MAX", "LLONG_MIN", "format_long_double", "parse_long_double", "long_double_add",
-           "upper"]
+           "upper", "clamp_range"]
 
 
 def parse_int(b: bytes, message: str = errors.NOT_INTEGER) -> int:
@@ -22,6 +22,22 @@ def parse_int(b: bytes, message: str = errors.NOT_INTEGER) -> int:
     if v is None:
         raise RespError(message)
     return v
+
+
+def clamp_range(start: int, end: int, length: int) -> tuple[int, int]:
+    """An inclusive (start, end) as GETRANGE, BITCOUNT and BITPOS read it: a negative index counts
+    from `length`, then both are clamped into [0, length - 1] (start > end means empty)."""
+    if start < 0:
+        start += length
+    if end < 0:
+        end += length
+    if start < 0:
+        start = 0
+    if end < 0:
+        end = 0
+    if end >= length:
+        end = length - 1
+    return start, end
 
 
 def parse_positive(b: bytes, name: str = "") -> int:

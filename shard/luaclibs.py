@@ -36,14 +36,22 @@ def _is_table(v) -> bool:
     return lupa.lua_type(v) == "table"
 
 
-def _num(v, argn: int, fname: str) -> float:
+def tonumber(v):
+    """A number a script passed, as a number or a byte string that reads as one; else None."""
     if type(v) in (int, float):
         return v
     if type(v) is bytes:
         try:
             return float(v)
         except ValueError:
-            pass
+            return None
+    return None
+
+
+def _num(v, argn: int, fname: str) -> float:
+    n = tonumber(v)
+    if n is not None:
+        return n
     raise LibError("bad argument #%d to '%s' (number expected, got %s)" % (argn, fname, _tname(v)))
 
 

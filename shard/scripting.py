@@ -533,15 +533,7 @@ class _Engine:
             raise ScriptError("\0E" + e)
 
 
-def _tonumber(v):
-    if type(v) in (int, float):
-        return v
-    if type(v) is bytes:
-        try:
-            return float(v)
-        except ValueError:
-            return None
-    return None
+_tonumber = luaclibs.tonumber
 
 
 def _deny_attributes(obj, name, is_setting):

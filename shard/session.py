@@ -12,6 +12,7 @@ import logging
 from collections import deque
 from time import monotonic, time
 
+from amr_emulator.protocol.clients import address_text
 from amr_emulator.protocol.errors import RespError
 from amr_emulator.protocol.resp import NULL_ARRAY, RequestParser, encode2, encode3
 
@@ -164,12 +165,8 @@ class Client(asyncio.Protocol):
     # --- the asyncio protocol ----------------------------------------------------------------
     def connection_made(self, transport) -> None:
         self.transport = transport
-        peer = transport.get_extra_info("peername")
-        sock = transport.get_extra_info("sockname")
-        if isinstance(peer, tuple):
-            self.addr = f"{peer[0]}:{peer[1]}"
-        if isinstance(sock, tuple):
-            self.laddr = f"{sock[0]}:{sock[1]}"
+        self.addr = address_text(transport.get_extra_info("peername"))
+        self.laddr = address_text(transport.get_extra_info("sockname"))
         self.server.client_connected(self)
 
     def connection_lost(self, exc) -> None:

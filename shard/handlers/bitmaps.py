@@ -11,6 +11,7 @@ from amr_emulator.protocol import errors
 from amr_emulator.protocol.errors import RespError
 from amr_emulator.protocol.resp import string2ll
 
+from ..args import clamp_range, parse_int
 from ..keyspace import NOTIFY_GENERIC, NOTIFY_STRING
 from . import command
 from .keys import lookup_read
@@ -108,21 +109,9 @@ def _popcount(v: bytes, start: int, end: int) -> int:
     return int.from_bytes(v[start:end], "big").bit_count()
 
 
-def _range(argv, i: int, totlen: int, isbit: bool, end_given: bool, start: int, end: int):
-    """Normalise (start, end) as BITCOUNT/BITPOS do: negative indexes, clamping."""
-    if isbit:
-        totlen <<= 3
-    if start < 0:
-        start += totlen
-    if end < 0:
-        end += totlen
-    if start < 0:
-        start = 0
-    if end < 0:
-        end = 0
-    if end >= totlen:
-        end = totlen - 1
-    return start, end
+def _range(totlen: int, isbit: bool, start: int, end: int):
+    """Normalise (start, end) as BITCOUNT/BITPOS do: negative indexes, clamping (in bits or bytes)."""
+    return clamp_range(start, end, totlen << 3 if isbit else totlen)
 
 
 def _parse_unit(arg: bytes) -> bool:
@@ -138,19 +127,15 @@ def _parse_unit(arg: bytes) -> bool:
 def bitcount_command(c, argv):
     n = len(argv)
     if n in (4, 5):
-        start = string2ll(argv[2])
-        if start is None:
-            raise RespError(errors.NOT_INTEGER)
-        end = string2ll(argv[3])
-        if end is None:
-            raise RespError(errors.NOT_INTEGER)
+        start = parse_int(argv[2])
+        end = parse_int(argv[3])
         isbit = _parse_unit(argv[4]) if n == 5 else False
         v = _read_string(c, argv[1])
         if v is None:
             return 0
         if start < 0 and end < 0 and start > end:
             return 0
-        start, end = _range(argv, 2, len(v), isbit, True, start, end)
+        start, end = _range(len(v), isbit, start, end)
         if start > end:
             return 0
         if not isbit:
@@ -193,23 +178,19 @@ def bitpos_command(c, argv):
     isbit = False
     end_given = False
     if n in (4, 5, 6):
-        start = string2ll(argv[3])
-        if start is None:
-            raise RespError(errors.NOT_INTEGER)
+        start = parse_int(argv[3])
         if n == 6:
             isbit = _parse_unit(argv[5])
         end = 0
         if n >= 5:
-            end = string2ll(argv[4])
-            if end is None:
-                raise RespError(errors.NOT_INTEGER)
+            end = parse_int(argv[4])
             end_given = True
         v = _read_string(c, argv[1])
         if v is None:
             return -1 if bit else 0
         if n < 5:
             end = len(v) - 1
-        start, end = _range(argv, 3, len(v), isbit, end_given, start, end)
+        start, end = _range(len(v), isbit, start, end)
     elif n == 3:
         v = _read_string(c, argv[1])
         if v is None:

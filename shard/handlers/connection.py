@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from time import monotonic, time
 
+from amr_emulator.protocol import clients as client_args
 from amr_emulator.protocol import errors
+from amr_emulator.protocol.clients import client_type_arg as _type_arg
 from amr_emulator.protocol.errors import RespError
 from amr_emulator.protocol.resp import OK, PONG, RespSet, Simple, Verbatim, string2ll
 
@@ -70,36 +72,9 @@ def auth_command(c, argv):
     return OK
 
 
-def valid_client_attr(value: bytes) -> bool:
-    """No spaces, newlines or other characters outside '!'..'~' (CLIENT LIST must stay parseable)."""
-    return all(33 <= ch <= 126 for ch in value)
-
-
 @command("hello")
 def hello_command(c, argv):
-    version = None
-    if len(argv) >= 2:
-        version = string2ll(argv[1])
-        if version is None:
-            raise RespError(errors.PROTO_VERSION_INVALID)
-        if version < 2 or version > 3:
-            raise RespError(errors.NOPROTO)
-    auth = None
-    name = None
-    i = 2
-    while i < len(argv):
-        opt = argv[i].lower()
-        more = len(argv) - i - 1
-        if opt == b"auth" and more >= 2:
-            auth = (argv[i + 1], argv[i + 2])
-            i += 3
-        elif opt == b"setname" and more >= 1:
-            name = argv[i + 1]
-            if not valid_client_attr(name):
-                raise RespError(errors.CLIENT_NAME_INVALID)
-            i += 2
-        else:
-            raise RespError("ERR Syntax error in HELLO option '%s'" % argv[i].decode("latin-1"))
+    version, auth, name = client_args.parse_hello(argv)
     if auth is not None:
         c.current_argv0 = argv[0]
         authenticate(c, auth[0], auth[1])
@@ -200,21 +175,13 @@ def _redir(c) -> int:
 
 
 def client_info_line(c) -> str:
-    now = time()
-    qbuf = c.parser.pending()
-    multi_len = len(c.multi) if c.multi is not None else -1
-    return (
-        f"id={c.id} addr={c.addr} laddr={c.laddr} fd={8 + c.id} name={c.name.decode('latin-1')} "
-        f"age={int(now - c.ctime)} idle={int(monotonic() - c.last_interaction)} flags={client_flags(c)} "
-        f"db={c.db.id} sub={len(c.subscriptions)} psub={len(c.psubscriptions)} ssub={len(c.ssubscriptions)} "
-        f"multi={multi_len} watch={len(c.watched)} qbuf={qbuf} qbuf-free={max(0, 20474 - qbuf)} argv-mem=0 "
-        f"multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem={22426 + qbuf} events=r "
-        f"cmd={c.cmd_name} user={c.user.decode('latin-1')} redir={_redir(c)} resp={c.resp} "
-        f"lib-name={c.lib_name.decode('latin-1')} lib-ver={c.lib_ver.decode('latin-1')}"
-    )
-
-
-_CLIENT_TYPES = {b"normal", b"master", b"replica", b"slave", b"pubsub"}
+    return client_args.client_info_line(
+        id=c.id, addr=c.addr, laddr=c.laddr, name=c.name, age=int(time() - c.ctime),
+        idle=int(monotonic() - c.last_interaction), flags=client_flags(c), db=c.db.id,
+        sub=len(c.subscriptions), psub=len(c.psubscriptions), ssub=len(c.ssubscriptions),
+        multi=len(c.multi) if c.multi is not None else -1, watch=len(c.watched), qbuf=c.parser.pending(),
+        cmd=c.cmd_name, user=c.user.decode("latin-1"), redir=_redir(c), resp=c.resp,
+        lib_name=c.lib_name, lib_ver=c.lib_ver)
 
 
 def client_type(c) -> bytes:
@@ -227,13 +194,6 @@ def client_type(c) -> bytes:
     return b"normal"
 
 
-def _type_arg(value: bytes) -> bytes:
-    low = value.lower()
-    if low not in _CLIENT_TYPES:
-        raise RespError("ERR Unknown client type '%s'" % value.decode("latin-1"))
-    return b"replica" if low == b"slave" else low
-
-
 @command("client|id")
 def client_id_command(c, argv):
     return c.id
@@ -241,9 +201,7 @@ def client_id_command(c, argv):
 
 @command("client|setname")
 def client_setname_command(c, argv):
-    if not valid_client_attr(argv[2]):
-        raise RespError(errors.CLIENT_NAME_INVALID)
-    c.name = argv[2]
+    c.name = client_args.check_client_name(argv)
     return OK
 
 
@@ -254,15 +212,11 @@ def client_getname_command(c, argv):
 
 @command("client|setinfo")
 def client_setinfo_command(c, argv):
-    attr = argv[2].lower()
-    if attr not in (b"lib-name", b"lib-ver"):
-        raise RespError("ERR Unrecognized option '%s'" % argv[2].decode("latin-1"))
-    if not valid_client_attr(argv[3]):
-        raise RespError("ERR %s cannot contain spaces, newlines or special characters." % argv[2].decode("latin-1"))
+    attr, value = client_args.parse_setinfo(argv)
     if attr == b"lib-name":
-        c.lib_name = argv[3]
+        c.lib_name = value
     else:
-        c.lib_ver = argv[3]
+        c.lib_ver = value
     return OK
 
 
@@ -273,20 +227,12 @@ def client_info_command(c, argv):
 
 @command("client|list")
 def client_list_command(c, argv):
+    want, ids = client_args.parse_client_list(argv)
     clients = list(c.server.clients.values())
-    if len(argv) == 4 and argv[2].lower() == b"type":
-        want = _type_arg(argv[3])
+    if want is not None:
         clients = [x for x in clients if client_type(x) == want]
-    elif len(argv) > 3 and argv[2].lower() == b"id":
-        ids = []
-        for a in argv[3:]:
-            v = string2ll(a)
-            if v is None:
-                raise RespError(errors.CLIENT_ID_INVALID)
-            ids.append(v)
+    elif ids is not None:
         clients = [c.server.clients[i] for i in ids if i in c.server.clients]
-    elif len(argv) != 2:
-        raise RespError(errors.SYNTAX)
     return Verbatim("".join(client_info_line(x) + "\n" for x in clients))
 
 

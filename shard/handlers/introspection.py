@@ -25,6 +25,7 @@ from amr_emulator.protocol.resp import OK, string2ll
 
 from ..eviction import lfu_decr, peek_clock
 from ..glob import glob_match
+from ..structures.listpack import lp_entry_size
 from . import command, help_reply
 
 # --- COMMAND ----------------------------------------------------------------------------------------
@@ -170,44 +171,6 @@ EMBSTR_SIZE_LIMIT = 44
 SHARED_INTEGERS = 10000
 _LIST_SIZE_LEVELS = (4096, 8192, 16384, 32768, 65536)
 _SIZE_SAFETY_LIMIT = 8192
-
-
-def _lp_int_size(v: int) -> int:
-    """Bytes of a listpack integer entry (encoding and data)."""
-    if 0 <= v <= 127:
-        return 1
-    if -4096 <= v <= 4095:
-        return 2
-    if -(2**15) <= v < 2**15:
-        return 3
-    if -(2**23) <= v < 2**23:
-        return 4
-    if -(2**31) <= v < 2**31:
-        return 5
-    return 9
-
-
-def lp_entry_size(b: bytes) -> int:
-    """Bytes one element takes in a listpack: its encoding, its data, and its back-length."""
-    n = len(b)
-    v = string2ll(b) if n <= 20 else None
-    if v is not None:
-        size = _lp_int_size(v)
-    elif n < 64:
-        size = 1 + n
-    elif n < 4096:
-        size = 2 + n
-    else:
-        size = 5 + n
-    if size <= 127:
-        return size + 1
-    if size < 16383:
-        return size + 2
-    if size < 2097151:
-        return size + 3
-    if size < 268435455:
-        return size + 4
-    return size + 5
 
 
 def _lp_bytes(items, limit: int | None = None) -> int:

@@ -12,7 +12,7 @@ from amr_emulator.protocol import errors
 from amr_emulator.protocol.errors import RespError
 from amr_emulator.protocol.resp import LLONG_MAX, LLONG_MIN, OK, string2ll
 
-from ..args import format_long_double, long_double_add, parse_long_double
+from ..args import clamp_range, format_long_double, long_double_add, parse_int, parse_long_double
 from ..keyspace import NOTIFY_GENERIC, NOTIFY_KEY_MISS, NOTIFY_NEW, NOTIFY_STRING, Database
 from . import command
 from .keys import lookup_read
@@ -438,28 +438,15 @@ def setrange_command(c, argv):
 
 @command("getrange")
 def getrange_command(c, argv):
-    start = string2ll(argv[2])
-    if start is None:
-        raise RespError(errors.NOT_INTEGER)
-    end = string2ll(argv[3])
-    if end is None:
-        raise RespError(errors.NOT_INTEGER)
+    start = parse_int(argv[2])
+    end = parse_int(argv[3])
     v = _read_string(c, argv[1])
     if v is None:
         return b""
     n = len(v)
     if start < 0 and end < 0 and start > end:
         return b""
-    if start < 0:
-        start += n
-    if end < 0:
-        end += n
-    if start < 0:
-        start = 0
-    if end < 0:
-        end = 0
-    if end >= n:
-        end = n - 1
+    start, end = clamp_range(start, end, n)
     if start > end or n == 0:
         return b""
     return v[start:end + 1]

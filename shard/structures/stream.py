@@ -55,6 +55,8 @@ from sortedcontainers import SortedDict
 from amr_emulator.protocol.rdb import model as rdb
 from amr_emulator.protocol.resp import string2ll
 
+from .listpack import lp_entry_size, lp_int_size
+
 SEQ_MASK = (1 << 64) - 1
 MAX_ID = (1 << 128) - 1
 U64_MAX = SEQ_MASK
@@ -70,43 +72,8 @@ def make_id(ms: int, seq: int) -> int:
 
 # --- listpack sizes (only what macro nodes need) ----------------------------------------------------
 
-def _lp_int(v: int) -> int:
-    """Bytes of a listpack integer element, back-length included."""
-    if 0 <= v <= 127:
-        return 2
-    if -4096 <= v <= 4095:
-        return 3
-    if -32768 <= v <= 32767:
-        return 4
-    if -8388608 <= v <= 8388607:
-        return 5
-    if -2147483648 <= v <= 2147483647:
-        return 6
-    return 10
-
-
-def _lp_str(b: bytes) -> int:
-    """Bytes of a listpack element holding `b` (stored as an integer when it reads as one)."""
-    n = len(b)
-    if n <= 20:
-        v = string2ll(b)
-        if v is not None:
-            return _lp_int(v)
-    if n < 64:
-        size = 1 + n
-    elif n < 4096:
-        size = 2 + n
-    else:
-        size = 5 + n
-    if size <= 127:
-        return size + 1
-    if size < 16383:
-        return size + 2
-    if size < 2097151:
-        return size + 3
-    if size < 268435455:
-        return size + 4
-    return size + 5
+_lp_int = lp_int_size     # bytes of a listpack integer element, back-length included
+_lp_str = lp_entry_size   # bytes of a listpack element holding a string
 
 
 def _i64(v: int) -> int:

@@ -6,28 +6,7 @@ from __future__ import annotations
 
 import os
 
-import pytest
-
-
-@pytest.fixture(scope="session", autouse=True)
-def amr_home(tmp_path_factory):
-    home = str(tmp_path_factory.mktemp("amr-home"))
-    old = os.environ.get("AMR_EMULATOR_HOME")
-    os.environ["AMR_EMULATOR_HOME"] = home
-    yield home
-    if old is None:
-        os.environ.pop("AMR_EMULATOR_HOME", None)
-    else:
-        os.environ["AMR_EMULATOR_HOME"] = old
-
-
-def alive(pid: int) -> bool:
-    """True while the process exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+from tests.helpers import alive, amr_home  # noqa: F401  (amr_home: the session's AMR_EMULATOR_HOME)
 
 
 def cache_pids(cache) -> set[int]:

@@ -12,20 +12,14 @@ import time
 import pytest
 import redis
 
+from tests.helpers import alive
+
 BIN = [sys.executable, "-m", "amr_emulator.cli"]
 
 
 def free_port() -> int:
     from amr_emulator.topology import free_port as fp
     return fp()
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 @pytest.fixture

@@ -2,24 +2,12 @@
 the `fast` timing profile; helpers to run a redis-py writer while the cache fails over."""
 from __future__ import annotations
 
-import os
 import threading
 import time
 
-import pytest
 import redis
 
-
-@pytest.fixture(scope="session", autouse=True)
-def amr_home(tmp_path_factory):
-    home = str(tmp_path_factory.mktemp("amr-home"))
-    old = os.environ.get("AMR_EMULATOR_HOME")
-    os.environ["AMR_EMULATOR_HOME"] = home
-    yield home
-    if old is None:
-        os.environ.pop("AMR_EMULATOR_HOME", None)
-    else:
-        os.environ["AMR_EMULATOR_HOME"] = old
+from tests.helpers import amr_home  # noqa: F401  (the session's AMR_EMULATOR_HOME)
 
 
 class Writer(threading.Thread):

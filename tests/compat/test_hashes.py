@@ -6,6 +6,7 @@ exactly. Random replies (HRANDFIELD) are compared by shape and membership.
 import pytest
 
 from amr_emulator.protocol.resp import RespError, decode_reply
+from tests.helpers import assert_same_events
 
 
 def unordered(reply: bytes):
@@ -282,21 +283,5 @@ def test_hash_keyspace_events(compat):
     for step in steps:
         compat.call(*step)
     assert_same_events(sub)
-    compat.call("CONFIG", "SET", "notify-keyspace-events", "")
-
-
-def assert_same_events(sub):
-    """The pub/sub traffic each subscriber got so far, compared (a PING marks the end)."""
-    got = []
-    for conn in sub.conns:
-        conn.send(b"*1\r\n$4\r\nPING\r\n")
-        msgs = []
-        while True:
-            reply = conn.read_reply()
-            if reply.startswith(b"*2\r\n$4\r\npong"):
-                break
-            msgs.append(reply)
-        got.append(msgs)
-    assert got[0] == got[1], "\n".join(map(repr, got))
-    assert got[0]
     sub.close()
+    compat.call("CONFIG", "SET", "notify-keyspace-events", "")

@@ -5,11 +5,11 @@ db); every reply is compared byte for byte. Where Redis 7.4 (the target) differs
 oracle, the shard's reply is compared with the 7.4 text instead (`# 7.0.15 differs: ...`).
 Blocking behaviour with a second client is in tests/shard/test_blocking.py.
 """
-import time
 
 import pytest
 
 from amr_emulator.protocol.resp import encode_command
+from tests.helpers import assert_same_events, wait_blocked
 
 LLONG_MIN = "-9223372036854775808"
 LLONG_MAX = "9223372036854775807"
@@ -298,17 +298,6 @@ def expect(compat, args, expected: bytes):
     assert ours == expected, f"{args!r}: {ours!r} != {expected!r}"
 
 
-def wait_blocked(conn, n: int, timeout: float = 5.0) -> None:
-    """Poll INFO until `n` clients are blocked on that server."""
-    deadline = time.monotonic() + timeout
-    while True:
-        info = conn.call("INFO", "clients")
-        if b"blocked_clients:%d\r\n" % n in info:
-            return
-        assert time.monotonic() < deadline, info
-        time.sleep(0.002)
-
-
 LONG_RANGE = b"-ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807\r\n"
 
 
@@ -364,23 +353,6 @@ def test_tiny_timeout_is_one_millisecond(compat):
 
 
 # --- keyspace notifications ------------------------------------------------------------------------
-
-
-def assert_same_events(sub):
-    """The pub/sub traffic each subscriber got so far, compared (a PING marks the end)."""
-    got = []
-    for conn in sub.conns:
-        conn.send(b"*1\r\n$4\r\nPING\r\n")
-        msgs = []
-        while True:
-            reply = conn.read_reply()
-            if reply.startswith(b"*2\r\n$4\r\npong"):
-                break
-            msgs.append(reply)
-        got.append(msgs)
-    assert got[0] == got[1], "\n".join(map(repr, got))
-    assert got[0]
-    return got[0]
 
 
 def test_list_keyspace_events(compat):

@@ -6,6 +6,7 @@ order): replies that list members are compared sorted; errors and integers byte 
 import pytest
 
 from amr_emulator.protocol.resp import RespError, RespSet, decode_reply
+from tests.helpers import assert_same_events
 
 
 def unordered(reply: bytes):
@@ -282,20 +283,5 @@ def test_set_keyspace_events(compat):
     for step in steps:
         call_unordered(compat, *step)
     assert_same_events(sub)
-    compat.call("CONFIG", "SET", "notify-keyspace-events", "")
-
-
-def assert_same_events(sub):
-    got = []
-    for conn in sub.conns:
-        conn.send(b"*1\r\n$4\r\nPING\r\n")
-        msgs = []
-        while True:
-            reply = conn.read_reply()
-            if reply.startswith(b"*2\r\n$4\r\npong"):
-                break
-            msgs.append(reply)
-        got.append(msgs)
-    assert got[0] == got[1], "\n".join(map(repr, got))
-    assert got[0]
     sub.close()
+    compat.call("CONFIG", "SET", "notify-keyspace-events", "")

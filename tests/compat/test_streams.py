@@ -15,6 +15,7 @@ from __future__ import annotations
 import pytest
 
 from amr_emulator.protocol.resp import decode_reply
+from tests.helpers import assert_same_events
 
 
 def ours(compat, *args) -> bytes:
@@ -484,9 +485,8 @@ def test_keyspace_events(compat):
     ]
     for step in steps:
         compat.call(*step)
-    from tests.compat.test_hashes import assert_same_events
-
     assert_same_events(sub)
+    sub.close()
     compat.call("CONFIG", "SET", "notify-keyspace-events", "")
 
 

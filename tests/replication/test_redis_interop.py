@@ -31,6 +31,23 @@ def _writes(r, tag: str) -> None:
     r.getex("s:2", px=123456)
 
 
+def _drop_links(p, q, replica: str) -> None:
+    """The replica `q` drops its link to the primary `p`, then `p` drops it: each time the replica
+    resynchronises partially (counted in p's sync_partial_ok) and has p's data."""
+    q.execute_command("CLIENT", "KILL", "TYPE", "master")
+    _writes(p, "b")
+    wait_until(lambda: caught_up(p, q), what=f"{replica} to resync")
+    assert stats(p)["sync_partial_ok"] == 1
+    assert stats(p)["sync_full"] == 1
+    assert dataset(q) == dataset(p)
+
+    p.execute_command("CLIENT", "KILL", "TYPE", "replica")
+    _writes(p, "c")
+    wait_until(lambda: stats(p)["sync_partial_ok"] == 2, what="the second partial resync")
+    wait_until(lambda: caught_up(p, q), what=f"{replica} to catch up")
+    assert dataset(q) == dataset(p)
+
+
 @pytest.mark.parametrize("diskless", ["yes", "no"])
 def test_redis_replica_of_shard(diskless):
     with servers() as start:
@@ -47,20 +64,9 @@ def test_redis_replica_of_shard(diskless):
         wait_until(lambda: caught_up(p, q), what="the stream")
         assert dataset(q) == dataset(p)
 
-        # the link drops (redis kills its master client): redis continues from the backlog
-        q.execute_command("CLIENT", "KILL", "TYPE", "master")
-        _writes(p, "b")
-        wait_until(lambda: caught_up(p, q), what="redis to resync")
-        assert stats(p)["sync_partial_ok"] == 1
-        assert stats(p)["sync_full"] == 1
-        assert dataset(q) == dataset(p)
-
-        # dropped from the shard's side this time
-        p.execute_command("CLIENT", "KILL", "TYPE", "replica")
-        _writes(p, "c")
-        wait_until(lambda: stats(p)["sync_partial_ok"] == 2, what="the second partial resync")
-        wait_until(lambda: caught_up(p, q), what="redis to catch up")
-        assert dataset(q) == dataset(p)
+        # the link drops (redis kills its master client): redis continues from the backlog; then
+        # dropped from the shard's side
+        _drop_links(p, q, "redis")
         assert p.wait(1, 5000) == 1
 
 
@@ -80,18 +86,7 @@ def test_shard_replica_of_redis(diskless):
         assert dataset(q) == dataset(p)
         assert p.wait(1, 5000) == 1  # the shard answers REPLCONF GETACK
 
-        q.execute_command("CLIENT", "KILL", "TYPE", "master")
-        _writes(p, "b")
-        wait_until(lambda: caught_up(p, q), what="the shard to resync")
-        assert stats(p)["sync_partial_ok"] == 1
-        assert stats(p)["sync_full"] == 1
-        assert dataset(q) == dataset(p)
-
-        p.execute_command("CLIENT", "KILL", "TYPE", "replica")
-        _writes(p, "c")
-        wait_until(lambda: stats(p)["sync_partial_ok"] == 2, what="the second partial resync")
-        wait_until(lambda: caught_up(p, q), what="the shard to catch up")
-        assert dataset(q) == dataset(p)
+        _drop_links(p, q, "the shard")
         with pytest.raises(Exception, match="You can't write against a read only replica."):
             q.set("x", 1)
 

@@ -13,10 +13,7 @@ import time
 import pytest
 import redis
 
-from amr_emulator.protocol.resp import decode_reply
-from shard.dispatch import process_command
-from shard.server import Server
-from shard.session import Client
+from tests import helpers
 
 FAR_MS = 4102444800123  # 2100-01-01
 
@@ -181,25 +178,9 @@ def test_watch_invalidated_by_ttl_changes(r, setup, change):
 
 # --- replicated effects ---------------------------------------------------------------------------
 
-class Harness:
+class Harness(helpers.Harness):
     def __init__(self):
-        self.server = Server(port=0)
-        self.effects = []
-        self.server.propagate = lambda dbid, argv: self.effects.append([bytes(a) for a in argv])
-        self.server.propagating = True
-        self.c = Client(self.server)
-
-    def __call__(self, *args):
-        c = self.c
-        c.out = []
-        self.server.update_clock()
-        process_command(c, [a if isinstance(a, bytes) else str(a).encode() for a in args])
-        assert len(c.out) == 1
-        return decode_reply(c.out[0])[0]
-
-    def take(self):
-        out, self.effects = self.effects, []
-        return out
+        super().__init__(tick=True)
 
     def near(self, ms: int, delta: int) -> bool:
         return abs(self.server.now_ms + delta - ms) < 1000

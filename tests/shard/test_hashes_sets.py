@@ -9,30 +9,7 @@ from __future__ import annotations
 import pytest
 import redis
 
-from amr_emulator.protocol.resp import decode_reply
-from shard.dispatch import process_command
-from shard.server import Server
-from shard.session import Client
-
-
-class Harness:
-    def __init__(self):
-        self.server = Server(port=0)
-        self.effects = []
-        self.server.propagate = lambda dbid, argv: self.effects.append([bytes(a) for a in argv])
-        self.server.propagating = True
-        self.c = Client(self.server)
-
-    def __call__(self, *args):
-        c = self.c
-        c.out = []
-        process_command(c, [a if isinstance(a, bytes) else str(a).encode() for a in args])
-        assert len(c.out) == 1
-        return decode_reply(c.out[0])[0]
-
-    def take(self):
-        out, self.effects = self.effects, []
-        return out
+from tests.helpers import Harness
 
 
 @pytest.fixture

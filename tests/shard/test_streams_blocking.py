@@ -8,15 +8,14 @@ connection, so the writes always land after the block.
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 import redis
 
 from amr_emulator.protocol.resp import decode_reply, encode_command
 from shard.dispatch import process_command
-from shard.server import Server
 from shard.session import Client
+from tests.helpers import Harness, blocked_clients, wait_blocked
 from tests.servers import RawConnection
 
 
@@ -27,20 +26,6 @@ def conns(shard, raw):
     yield [raw] + made
     for c in made:
         c.close()
-
-
-def blocked_clients(conn) -> int:
-    info = decode_reply(conn.call("INFO", "clients"))[0]
-    for line in info.split(b"\r\n"):
-        if line.startswith(b"blocked_clients:"):
-            return int(line.split(b":")[1])
-    raise AssertionError("no blocked_clients in INFO")
-
-
-def wait_blocked(conn, n: int, limit: float = 5.0) -> None:
-    deadline = time.monotonic() + limit
-    while blocked_clients(conn) != n:
-        assert time.monotonic() < deadline, f"never saw {n} blocked clients"
 
 
 def entry(i: bytes, *fv: bytes) -> bytes:
@@ -214,26 +199,6 @@ def test_client_unblock(conns):
 
 
 # --- replication (in-process) ----------------------------------------------------------------------
-
-
-class Harness:
-    def __init__(self):
-        self.server = Server(port=0)
-        self.effects = []
-        self.server.propagate = lambda dbid, argv: self.effects.append([bytes(a) for a in argv])
-        self.server.propagating = True
-        self.c = Client(self.server)
-
-    def __call__(self, *args, client=None):
-        c = client or self.c
-        c.out = []
-        process_command(c, [a if isinstance(a, bytes) else str(a).encode() for a in args])
-        assert len(c.out) == 1, c.out
-        return decode_reply(c.out[0])[0]
-
-    def take(self):
-        out, self.effects = self.effects, []
-        return out
 
 
 def _xclaim(key, group, consumer, i, t, n, last):

@@ -12,8 +12,8 @@ import pytest
 
 from amr_emulator.protocol.resp import decode_reply, encode_command
 from shard.dispatch import process_command
-from shard.server import Server
 from shard.session import Client
+from tests.helpers import Harness, blocked_clients, wait_blocked
 from tests.servers import RawConnection
 
 
@@ -24,20 +24,6 @@ def conns(shard, raw):
     yield [raw] + made
     for c in made:
         c.close()
-
-
-def blocked_clients(conn) -> int:
-    info = decode_reply(conn.call("INFO", "clients"))[0]
-    for line in info.split(b"\r\n"):
-        if line.startswith(b"blocked_clients:"):
-            return int(line.split(b":")[1])
-    raise AssertionError("no blocked_clients in INFO")
-
-
-def wait_blocked(conn, n: int, limit: float = 5.0) -> None:
-    deadline = time.monotonic() + limit
-    while blocked_clients(conn) != n:
-        assert time.monotonic() < deadline, f"never saw {n} blocked clients"
 
 
 def test_bzpopmin_served_by_zadd(conns):
@@ -158,26 +144,6 @@ async def test_redis_py_view(ar):
 
 
 # --- replication (in-process) ----------------------------------------------------------------------
-
-
-class Harness:
-    def __init__(self):
-        self.server = Server(port=0)
-        self.effects = []
-        self.server.propagate = lambda dbid, argv: self.effects.append([bytes(a) for a in argv])
-        self.server.propagating = True
-        self.c = Client(self.server)
-
-    def __call__(self, *args):
-        c = self.c
-        c.out = []
-        process_command(c, [a if isinstance(a, bytes) else str(a).encode() for a in args])
-        assert len(c.out) == 1
-        return decode_reply(c.out[0])[0]
-
-    def take(self):
-        out, self.effects = self.effects, []
-        return out
 
 
 def test_replicated_effects():

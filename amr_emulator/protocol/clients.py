@@ -1,0 +1,107 @@
+"""Client-connection logic shared by the shard and the proxy (sans-IO): HELLO and CLIENT argument
+parsing and the CLIENT LIST / CLIENT INFO line, with Redis 7.4's texts."""
+from __future__ import annotations
+
+from . import errors
+from .errors import RespError
+from .resp import string2ll
+
+CLIENT_TYPES = {b"normal", b"master", b"replica", b"slave", b"pubsub"}
+
+
+def address_text(sockaddr) -> str:
+    """A socket address as CLIENT LIST shows it ("host:port"); "?:0" when it is not an IP one."""
+    if isinstance(sockaddr, tuple):
+        return f"{sockaddr[0]}:{sockaddr[1]}"
+    return "?:0"
+
+
+def valid_client_attr(value: bytes) -> bool:
+    """No spaces, newlines or other characters outside '!'..'~' (CLIENT LIST must stay parseable)."""
+    return all(33 <= ch <= 126 for ch in value)
+
+
+def parse_hello(argv: list) -> tuple:
+    """HELLO [protover [AUTH user pass] [SETNAME name]] -> (version or None, (user, pass) or None,
+    name or None); raises Redis's error for a bad version, option or name."""
+    version = None
+    if len(argv) >= 2:
+        version = string2ll(argv[1])
+        if version is None:
+            raise RespError(errors.PROTO_VERSION_INVALID)
+        if version < 2 or version > 3:
+            raise RespError(errors.NOPROTO)
+    auth = None
+    name = None
+    i = 2
+    while i < len(argv):
+        opt = argv[i].lower()
+        more = len(argv) - i - 1
+        if opt == b"auth" and more >= 2:
+            auth = (argv[i + 1], argv[i + 2])
+            i += 3
+        elif opt == b"setname" and more >= 1:
+            name = argv[i + 1]
+            if not valid_client_attr(name):
+                raise RespError(errors.CLIENT_NAME_INVALID)
+            i += 2
+        else:
+            raise RespError("ERR Syntax error in HELLO option '%s'" % argv[i].decode("latin-1"))
+    return version, auth, name
+
+
+def client_type_arg(value: bytes) -> bytes:
+    """A TYPE argument of CLIENT LIST / CLIENT KILL, lowercased, 'slave' read as 'replica'."""
+    low = value.lower()
+    if low not in CLIENT_TYPES:
+        raise RespError("ERR Unknown client type '%s'" % value.decode("latin-1"))
+    return b"replica" if low == b"slave" else low
+
+
+def check_client_name(argv: list) -> bytes:
+    """CLIENT SETNAME name -> the name."""
+    if not valid_client_attr(argv[2]):
+        raise RespError(errors.CLIENT_NAME_INVALID)
+    return argv[2]
+
+
+def parse_setinfo(argv: list) -> tuple:
+    """CLIENT SETINFO LIB-NAME|LIB-VER value -> (b"lib-name" or b"lib-ver", value)."""
+    attr = argv[2].lower()
+    if attr not in (b"lib-name", b"lib-ver"):
+        raise RespError("ERR Unrecognized option '%s'" % argv[2].decode("latin-1"))
+    if not valid_client_attr(argv[3]):
+        raise RespError("ERR %s cannot contain spaces, newlines or special characters." % argv[2].decode("latin-1"))
+    return attr, argv[3]
+
+
+def parse_client_list(argv: list) -> tuple:
+    """CLIENT LIST [TYPE type | ID id ...] -> (type or None, list of ids or None)."""
+    if len(argv) == 4 and argv[2].lower() == b"type":
+        return client_type_arg(argv[3]), None
+    if len(argv) > 3 and argv[2].lower() == b"id":
+        ids = []
+        for a in argv[3:]:
+            v = string2ll(a)
+            if v is None:
+                raise RespError(errors.CLIENT_ID_INVALID)
+            ids.append(v)
+        return None, ids
+    if len(argv) != 2:
+        raise RespError(errors.SYNTAX)
+    return None, None
+
+
+def client_info_line(*, id: int, addr: str, laddr: str, name: bytes, age: int, idle: int, flags: str,
+                     db: int, sub: int, psub: int, ssub: int, multi: int, watch: int, qbuf: int,
+                     cmd: str, user: str, redir: int, resp: int, lib_name: bytes, lib_ver: bytes) -> str:
+    """One line of CLIENT LIST / CLIENT INFO (without the newline), fields in Redis 7.4's order."""
+    return (
+        f"id={id} addr={addr} laddr={laddr} fd={8 + id} name={name.decode('latin-1')} "
+        f"age={age} idle={idle} flags={flags} "
+        f"db={db} sub={sub} psub={psub} ssub={ssub} "
+        f"multi={multi} watch={watch} qbuf={qbuf} qbuf-free={max(0, 20474 - qbuf)} argv-mem=0 "
+        f"multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem={22426 + qbuf} events=r "
+        f"cmd={cmd} user={user} redir={redir} resp={resp} "
+        f"lib-name={lib_name.decode('latin-1')} lib-ver={lib_ver.decode('latin-1')}"
+    )
