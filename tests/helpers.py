@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from amr_emulator.protocol.resp import decode_reply
+from amr_emulator.protocol.resp import RespError, decode_reply
 from shard.dispatch import process_command
 from shard.server import Server
 from shard.session import Client
@@ -99,3 +99,21 @@ def alive(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def unordered(reply: bytes):
+    """A decoded reply with its top-level multi-bulk sorted (a set's or hash's order is the server's
+    choice; the RESP type is kept: `*` vs `~`)."""
+    v, _ = decode_reply(reply)
+    if isinstance(v, list):
+        return type(v).__name__, sorted(v, key=repr)
+    if isinstance(v, RespError):
+        return "error", v.message
+    return type(v).__name__, v
+
+
+def call_unordered(compat, *args):
+    """Send to the shard and redis-server; compare the replies as `unordered` reads them."""
+    ours, theirs = compat.both(*args)
+    assert unordered(ours) == unordered(theirs), f"{args!r}:\n  shard: {ours!r}\n  redis: {theirs!r}"
+    return ours

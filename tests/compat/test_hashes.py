@@ -5,24 +5,8 @@ exactly. Random replies (HRANDFIELD) are compared by shape and membership.
 """
 import pytest
 
-from amr_emulator.protocol.resp import RespError, decode_reply
-from tests.helpers import assert_same_events
-
-
-def unordered(reply: bytes):
-    """A decoded reply with its top-level multi-bulk sorted (a set's order is the server's choice)."""
-    v, _ = decode_reply(reply)
-    if isinstance(v, list):
-        return type(v).__name__, sorted(v, key=repr)
-    if isinstance(v, RespError):
-        return "error", v.message
-    return type(v).__name__, v
-
-
-def call_unordered(compat, *args):
-    ours, theirs = compat.both(*args)
-    assert unordered(ours) == unordered(theirs), f"{args!r}:\n  shard: {ours!r}\n  redis: {theirs!r}"
-    return ours
+from amr_emulator.protocol.resp import decode_reply
+from tests.helpers import assert_same_events, call_unordered
 
 
 def run(compat, steps):
