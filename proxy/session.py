@@ -936,53 +936,22 @@ def _client_on_off(c, argv):
 
 
 def _client_kill(c, argv):
-    addr = laddr = ctype = None
-    cid = 0
-    skipme = True
-    if len(argv) == 3:
-        addr = argv[2].decode("latin-1")
-        skipme = False
-    else:
-        i = 2
-        while i < len(argv):
-            opt = argv[i].lower()
-            if i + 1 >= len(argv):
-                raise RespError(errors.SYNTAX)
-            val = argv[i + 1]
-            if opt == b"id":
-                v = string2ll(val)
-                if v is None or v < 1:
-                    raise RespError(errors.CLIENT_ID_POSITIVE)
-                cid = v
-            elif opt == b"type":
-                ctype = client_args.client_type_arg(val)
-            elif opt == b"addr":
-                addr = val.decode("latin-1")
-            elif opt == b"laddr":
-                laddr = val.decode("latin-1")
-            elif opt == b"user":
-                if val != b"default":
-                    raise RespError("ERR No such user '%s'" % val.decode("latin-1"))
-            elif opt == b"skipme":
-                if val.lower() not in (b"yes", b"no"):
-                    raise RespError(errors.SYNTAX)
-                skipme = val.lower() == b"yes"
-            elif opt == b"maxage":
-                pass
-            else:
-                raise RespError(errors.SYNTAX)
-            i += 2
+    # the proxy's clients are all the `default` user's (access keys)
+    f = client_args.parse_client_kill(argv, lambda name: name == b"default")
+    now = time()
     killed = 0
     for other in list(c.server.clients.values()):
-        if addr is not None and other.addr != addr:
+        if f.addr is not None and other.addr != f.addr:
             continue
-        if laddr is not None and other.laddr != laddr:
+        if f.laddr is not None and other.laddr != f.laddr:
             continue
-        if ctype is not None and _client_type(other) != ctype:
+        if f.ctype is not None and _client_type(other) != f.ctype:
             continue
-        if cid and other.id != cid:
+        if f.cid and other.id != f.cid:
             continue
-        if other is c and skipme:
+        if other is c and f.skipme:
+            continue
+        if f.max_age and now - other.ctime < f.max_age:
             continue
         if other is c:
             c.close_when_done = True
@@ -990,7 +959,7 @@ def _client_kill(c, argv):
             other.closing = True
             other.transport.close()
         killed += 1
-    if len(argv) == 3:
+    if f.old_form:
         if not killed:
             raise RespError(errors.NO_SUCH_CLIENT)
         c.reply(OK)

@@ -105,3 +105,64 @@ def client_info_line(*, id: int, addr: str, laddr: str, name: bytes, age: int, i
         f"cmd={cmd} user={user} redir={redir} resp={resp} "
         f"lib-name={lib_name.decode('latin-1')} lib-ver={lib_ver.decode('latin-1')}"
     )
+
+
+class KillFilter:
+    """CLIENT KILL's filters: which clients match (None/0 = any)."""
+
+    __slots__ = ("addr", "laddr", "cid", "ctype", "user", "skipme", "max_age", "old_form")
+
+    def __init__(self):
+        self.addr = self.laddr = self.ctype = self.user = None
+        self.cid = 0
+        self.max_age = 0
+        self.skipme = True
+        self.old_form = False  # `CLIENT KILL addr:port`: +OK or -ERR No such client
+
+
+def parse_client_kill(argv: list, user_exists) -> KillFilter:
+    """CLIENT KILL's arguments as Redis reads them (clientKillCommand), in its order of errors;
+    `user_exists(name)` answers for the USER filter."""
+    f = KillFilter()
+    if len(argv) == 3:
+        f.addr = argv[2].decode("latin-1")
+        f.skipme = False
+        f.old_form = True
+        return f
+    i = 2
+    while i < len(argv):
+        opt = argv[i].lower()
+        if i + 1 >= len(argv):
+            raise RespError(errors.SYNTAX)
+        val = argv[i + 1]
+        if opt == b"id":
+            v = string2ll(val)
+            if v is None or v < 1:
+                raise RespError(errors.CLIENT_ID_POSITIVE)
+            f.cid = v
+        elif opt == b"maxage":
+            v = string2ll(val)
+            if v is None:
+                raise RespError(errors.MAXAGE_NOT_INTEGER)
+            if v <= 0:
+                raise RespError(errors.MAXAGE_POSITIVE)
+            f.max_age = v
+        elif opt == b"type":
+            f.ctype = client_type_arg(val)
+        elif opt == b"addr":
+            f.addr = val.decode("latin-1")
+        elif opt == b"laddr":
+            f.laddr = val.decode("latin-1")
+        elif opt == b"user":
+            if not user_exists(val):
+                raise RespError(errors.no_such_user(val))
+            f.user = val
+        elif opt == b"skipme":
+            low = val.lower()
+            if low not in (b"yes", b"no"):
+                raise RespError(errors.SYNTAX)
+            f.skipme = low == b"yes"
+        else:
+            raise RespError(errors.SYNTAX)
+        i += 2
+    return f

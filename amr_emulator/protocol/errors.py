@@ -113,6 +113,10 @@ CLIENT_ID_INVALID = "ERR Invalid client ID"
 CLIENT_ID_POSITIVE = "ERR client-id should be greater than 0"
 MAXAGE_NOT_INTEGER = "ERR maxage is not an integer or out of range"
 MAXAGE_POSITIVE = "ERR maxage should be greater than 0"
+
+
+def no_such_user(name: bytes) -> str:
+    return "ERR No such user '%s'" % name.decode("latin-1")
 PAUSE_MODE = "ERR CLIENT PAUSE mode must be WRITE or ALL"
 TIMEOUT_NOT_INTEGER = "ERR timeout is not an integer or out of range"
 UNBLOCK_REASON = "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"

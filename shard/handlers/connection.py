@@ -5,7 +5,7 @@ from time import monotonic, time
 
 from amr_emulator.protocol import clients as client_args
 from amr_emulator.protocol import errors
-from amr_emulator.protocol.clients import client_type_arg as _type_arg
+from amr_emulator.protocol.clients import parse_client_kill
 from amr_emulator.protocol.errors import RespError
 from amr_emulator.protocol.resp import OK, PONG, RespSet, Simple, Verbatim, string2ll
 
@@ -278,66 +278,23 @@ def client_no_touch_command(c, argv):
 @command("client|kill")
 def client_kill_command(c, argv):
     server = c.server
-    addr = laddr = user = ctype = None
-    cid = 0
-    max_age = 0
-    skipme = True
-    if len(argv) == 3:
-        addr = argv[2].decode("latin-1")
-        skipme = False
-    else:
-        i = 2
-        while i < len(argv):
-            opt = argv[i].lower()
-            if i + 1 >= len(argv):
-                raise RespError(errors.SYNTAX)
-            val = argv[i + 1]
-            if opt == b"id":
-                v = string2ll(val)
-                if v is None or v < 1:
-                    raise RespError(errors.CLIENT_ID_POSITIVE)
-                cid = v
-            elif opt == b"maxage":
-                v = string2ll(val)
-                if v is None:
-                    raise RespError(errors.MAXAGE_NOT_INTEGER)
-                if v <= 0:
-                    raise RespError(errors.MAXAGE_POSITIVE)
-                max_age = v
-            elif opt == b"type":
-                ctype = _type_arg(val)
-            elif opt == b"addr":
-                addr = val.decode("latin-1")
-            elif opt == b"laddr":
-                laddr = val.decode("latin-1")
-            elif opt == b"user":
-                if val not in c.server.acl.users:
-                    raise RespError("ERR No such user '%s'" % val.decode("latin-1"))
-                user = val
-            elif opt == b"skipme":
-                low = val.lower()
-                if low not in (b"yes", b"no"):
-                    raise RespError(errors.SYNTAX)
-                skipme = low == b"yes"
-            else:
-                raise RespError(errors.SYNTAX)
-            i += 2
+    f = parse_client_kill(argv, lambda name: name in server.acl.users)
     now = time()
     killed = 0
     for other in list(server.clients.values()):
-        if addr is not None and other.addr != addr:
+        if f.addr is not None and other.addr != f.addr:
             continue
-        if laddr is not None and other.laddr != laddr:
+        if f.laddr is not None and other.laddr != f.laddr:
             continue
-        if ctype is not None and client_type(other) != ctype:
+        if f.ctype is not None and client_type(other) != f.ctype:
             continue
-        if cid and other.id != cid:
+        if f.cid and other.id != f.cid:
             continue
-        if user is not None and other.user != user:
+        if f.user is not None and other.user != f.user:
             continue
-        if other is c and skipme:
+        if other is c and f.skipme:
             continue
-        if max_age and now - other.ctime < max_age:
+        if f.max_age and now - other.ctime < f.max_age:
             continue
         if other is c:
             c.close_after_reply()
@@ -345,7 +302,7 @@ def client_kill_command(c, argv):
             other.closing = True
             other.transport.close()
         killed += 1
-    if len(argv) == 3:
+    if f.old_form:
         if not killed:
             raise RespError(errors.NO_SUCH_CLIENT)
         return OK
