@@ -625,7 +625,7 @@ class Client(asyncio.Protocol):
 
 def _multi(c, argv):
     if c.multi is not None:
-        raise RespError("ERR MULTI calls can not be nested")
+        raise RespError(errors.MULTI_NESTED)
     c.multi = []
     c.multi_error = False
     c.multi_shard = None
@@ -676,7 +676,7 @@ def _discard(c, argv):
 
 def _watch(c, argv):
     if c.multi is not None:
-        raise RespError("ERR WATCH inside MULTI is not allowed")
+        raise RespError(errors.WATCH_IN_MULTI)
     router = c.server.router
     slot = router.slot_of_keys(argv, range(1, len(argv)))
     shard = router.single if slot < 0 else router.shard_for_slot(slot)

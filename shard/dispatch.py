@@ -228,7 +228,7 @@ def call(c, entry, argv: list) -> None:
     except Exception:  # a bug of ours: log it, answer an error, serve on
         log.exception("error executing %r", argv[:4])
         stats[3] += 1
-        c.reply(RespError("ERR internal error executing '%s'" % entry.name))
+        c.reply(RespError(errors.internal_error(entry.name)))
     else:
         c.reply(result)
     usec = (perf_counter_ns() - start) // 1000
@@ -299,7 +299,7 @@ def run_plain(c, requests: list) -> int:
             except Exception:  # a bug of ours: log it, answer an error, serve on
                 log.exception("error executing %r", argv[:4])
                 entry.stats[3] += 1
-                result = RespError("ERR internal error executing '%s'" % entry.name)
+                result = RespError(errors.internal_error(entry.name))
             if result is OK:
                 out.append(b"+OK\r\n")
             elif type(result) is bytes:  # a bulk string, the same in RESP2 and RESP3

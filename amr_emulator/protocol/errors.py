@@ -58,6 +58,11 @@ MULTI_NESTED = "ERR MULTI calls can not be nested"
 EXEC_WITHOUT_MULTI = "ERR EXEC without MULTI"
 DISCARD_WITHOUT_MULTI = "ERR DISCARD without MULTI"
 WATCH_IN_MULTI = "ERR WATCH inside MULTI is not allowed"
+
+
+def internal_error(command_name: str) -> str:
+    """Our own reply when a handler raised a Python exception (a bug of ours): the shard serves on."""
+    return "ERR internal error executing '%s'" % command_name
 READONLY = "READONLY You can't write against a read only replica."
 LOADING = "LOADING Redis is loading the dataset in memory"
 OOM = "OOM command not allowed when used memory > 'maxmemory'."
@@ -335,3 +340,24 @@ UNKILLABLE_MASTER = ("UNKILLABLE The busy script was sent by a master instance i
                      "cannot be killed.")
 NUMKEYS_GREATER = "ERR Number of keys can't be greater than number of args"
 NUMKEYS_NEGATIVE = "ERR Number of keys can't be negative"
+
+
+# --- client-side caching (CLIENT TRACKING / CACHING) ---
+TRACKING_ONE_REDIRECT = "ERR A client can only redirect to a single other client"
+TRACKING_NO_REDIRECT_CLIENT = "ERR The client ID you want redirect to does not exist"
+TRACKING_PREFIX_NEEDS_BCAST = "ERR PREFIX option requires BCAST mode to be enabled"
+TRACKING_SWITCH_BCAST = ("ERR You can't switch BCAST mode on/off before disabling tracking for this client, and "
+                         "then re-enabling it with a different mode.")
+TRACKING_OPTIN_BCAST = "ERR OPTIN and OPTOUT are not compatible with BCAST"
+TRACKING_OPTIN_AND_OPTOUT = "ERR You can't specify both OPTIN mode and OPTOUT mode"
+TRACKING_SWITCH_OPTIN = ("ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and "
+                         "then re-enabling it with a different mode.")
+CACHING_NOT_TRACKING = ("ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or "
+                        "OPTOUT mode enabled")
+CACHING_YES_NOT_OPTIN = "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode."
+CACHING_NO_NOT_OPTOUT = "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode."
+
+
+def tracking_prefix_overlap(prefix: bytes, other: bytes, existing: bool) -> str:
+    return ("ERR Prefix '%s' overlaps with %s prefix '%s'. Prefixes for a single client must not overlap."
+            % (prefix.decode("latin-1"), "an existing" if existing else "another provided", other.decode("latin-1")))

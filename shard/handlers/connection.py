@@ -437,12 +437,12 @@ def client_tracking_command(c, argv):
         if opt == b"redirect" and more:
             j += 1
             if redir != 0:
-                raise RespError("ERR A client can only redirect to a single other client")
+                raise RespError(errors.TRACKING_ONE_REDIRECT)
             redir = string2ll(argv[j])
             if redir is None:
                 raise RespError(errors.NOT_INTEGER)
             if redir not in server.clients:
-                raise RespError("ERR The client ID you want redirect to does not exist")
+                raise RespError(errors.TRACKING_NO_REDIRECT_CLIENT)
         elif opt == b"bcast":
             bcast = True
         elif opt == b"optin":
@@ -461,31 +461,26 @@ def client_tracking_command(c, argv):
     if mode == b"on":
         st = state(c)
         if not bcast and prefixes:
-            raise RespError("ERR PREFIX option requires BCAST mode to be enabled")
+            raise RespError(errors.TRACKING_PREFIX_NEEDS_BCAST)
         if st is not None and st.bcast != bcast:
-            raise RespError("ERR You can't switch BCAST mode on/off before disabling tracking for this client, "
-                            "and then re-enabling it with a different mode.")
+            raise RespError(errors.TRACKING_SWITCH_BCAST)
         if bcast and (optin or optout):
-            raise RespError("ERR OPTIN and OPTOUT are not compatible with BCAST")
+            raise RespError(errors.TRACKING_OPTIN_BCAST)
         if optin and optout:
-            raise RespError("ERR You can't specify both OPTIN mode and OPTOUT mode")
+            raise RespError(errors.TRACKING_OPTIN_AND_OPTOUT)
         if st is not None and ((optin and st.optout) or (optout and st.optin)):
-            raise RespError("ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, "
-                            "and then re-enabling it with a different mode.")
+            raise RespError(errors.TRACKING_SWITCH_OPTIN)
         if bcast:
             mine = st.prefixes if st is not None else []
             for i, p in enumerate(prefixes):
                 for q in mine:
                     n = min(len(p), len(q))
                     if p[:n] == q[:n]:
-                        raise RespError("ERR Prefix '%s' overlaps with an existing prefix '%s'. Prefixes for a "
-                                        "single client must not overlap." % (p.decode("latin-1"), q.decode("latin-1")))
+                        raise RespError(errors.tracking_prefix_overlap(p, q, existing=True))
                 for q in prefixes[i + 1:]:
                     n = min(len(p), len(q))
                     if p[:n] == q[:n]:
-                        raise RespError("ERR Prefix '%s' overlaps with another provided prefix '%s'. Prefixes for "
-                                        "a single client must not overlap." % (p.decode("latin-1"),
-                                                                              q.decode("latin-1")))
+                        raise RespError(errors.tracking_prefix_overlap(p, q, existing=False))
         ensure(server).enable(c, redir, bcast, optin, optout, noloop, prefixes)
     elif mode == b"off":
         if server.tracking is not None:
@@ -501,15 +496,14 @@ def client_caching_command(c, argv):
 
     st = state(c)
     if st is None:
-        raise RespError("ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or "
-                        "OPTOUT mode enabled")
+        raise RespError(errors.CACHING_NOT_TRACKING)
     opt = argv[2].lower()
     if opt == b"yes":
         if not st.optin:
-            raise RespError("ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.")
+            raise RespError(errors.CACHING_YES_NOT_OPTIN)
     elif opt == b"no":
         if not st.optout:
-            raise RespError("ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.")
+            raise RespError(errors.CACHING_NO_NOT_OPTOUT)
     else:
         raise RespError(errors.SYNTAX)
     st.caching = True

@@ -156,7 +156,7 @@ class Primary:
         if psync:
             offset = string2ll(argv[2])
             if offset is None:
-                raise RespError("ERR value is not an integer or out of range")
+                raise RespError(errors.NOT_INTEGER)
             replid = argv[1].decode("latin-1")
             if self.try_partial(c, replid, offset):
                 server.stat_sync_partial_ok = getattr(server, "stat_sync_partial_ok", 0) + 1
@@ -320,14 +320,14 @@ class Primary:
         from ..dispatch import NO_REPLY
 
         if len(argv) % 2 == 0:
-            raise RespError("ERR syntax error")
+            raise RespError(errors.SYNTAX)
         for j in range(1, len(argv), 2):
             opt = argv[j].lower()
             val = argv[j + 1]
             if opt == b"listening-port":
                 port = string2ll(val)
                 if port is None:
-                    raise RespError("ERR value is not an integer or out of range")
+                    raise RespError(errors.NOT_INTEGER)
                 c.repl_listening_port = port
             elif opt == b"ip-address":
                 if len(val) >= 256:
