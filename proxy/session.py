@@ -34,6 +34,7 @@ from amr_emulator.protocol import clients as client_args
 from amr_emulator.protocol import errors
 from amr_emulator.protocol.clients import address_text
 from amr_emulator.protocol.commands import REDIS_COMMANDS, get_keys, lookup
+from amr_emulator.protocol.commands.supported import AMR_CONFIG_SET_ALLOWED, AMR_REFUSED
 from amr_emulator.protocol.errors import RespError
 from amr_emulator.protocol.resp import (NULL_ARRAY, OK, Push, RequestParser, Simple, Verbatim, decode_reply, encode2, encode3,
                                         encode_command, string2ll)
@@ -63,25 +64,12 @@ def flush_clients() -> None:
 
 backend_mod.set_flush_clients(flush_clients)
 
-#: AMR refuses these from clients, answered as unknown commands.
-REFUSED = frozenset([b"bgrewriteaof", b"bgsave", b"save", b"shutdown", b"module", b"debug", b"move", b"psync",
-                     b"sync", b"replconf", b"replicaof", b"slaveof", b"swapdb", b"failover", b"migrate",
-                     b"restore-asking"])
+#: AMR's rules for clients, from the command table's hand-kept part (bytes, as requests arrive).
+REFUSED = frozenset(n.encode() for n in AMR_REFUSED)
+CONFIG_SET_ALLOWED = frozenset(n.encode() for n in AMR_CONFIG_SET_ALLOWED)
 
-#: CONFIG SET parameters AMR lets clients change (Redis Enterprise's list); every other one is refused.
-CONFIG_SET_ALLOWED = frozenset([
-    b"activerehashing", b"busy-reply-threshold", b"hash-max-ziplist-entries", b"hash-max-ziplist-value",
-    b"hash-max-listpack-entries", b"hash-max-listpack-value", b"hll-sparse-max-bytes",
-    b"lazyfree-lazy-user-del", b"lazyfree-lazy-user-flush", b"lua-time-limit", b"max-intset-entries",
-    b"notify-keyspace-events", b"set-max-intset-entries", b"set-max-listpack-entries",
-    b"set-max-listpack-value", b"slowlog-log-slower-than", b"slowlog-max-len", b"stream-node-max-bytes",
-    b"stream-node-max-entries", b"zset-max-ziplist-entries", b"zset-max-ziplist-value",
-    b"zset-max-listpack-entries", b"zset-max-listpack-value", b"list-max-ziplist-size",
-    b"list-max-listpack-size", b"list-compress-depth", b"tracking-table-max-keys",
-])
-
-_BLOCKING = frozenset(["blmove", "blmpop", "blpop", "brpop", "brpoplpush", "bzmpop", "bzpopmax", "bzpopmin",
-                       "xread", "xreadgroup", "wait", "waitaof"])
+#: Commands that may block (the table's `blocking` flag) and WAIT/WAITAOF: a connection of their own.
+_BLOCKING = frozenset([n for n, spec in REDIS_COMMANDS.items() if "blocking" in spec.flags] + ["wait", "waitaof"])
 _MULTI_IMMEDIATE = frozenset([b"exec", b"discard", b"multi", b"watch", b"quit", b"reset"])
 _PUBSUB_ALLOWED = frozenset([b"ping", b"subscribe", b"ssubscribe", b"unsubscribe", b"sunsubscribe", b"psubscribe",
                              b"punsubscribe", b"quit", b"reset"])
@@ -95,7 +83,6 @@ _FAN_KEYLESS = {"dbsize": fanout.merge_sum, "keys": fanout.merge_concat, "flusha
                 "function|restore": fanout.merge_first, "pubsub|shardchannels": fanout.merge_union,
                 "pubsub|shardnumsub": fanout.merge_numsub}
 _CMD_CACHE: dict = {}
-NOT_IN_MULTI = "ERR Command not allowed inside a transaction"
 _WAIT_LIKE = frozenset(["wait", "waitaof"])
 _FAST: dict = {}  # request name as sent -> (arity, name) of single-key commands routed by their key
 #: Commands the proxy answers itself though the shards do not serve them.
@@ -606,7 +593,7 @@ class Client(asyncio.Protocol):
                 _check_select(argv)  # SELECT 0 is queued; any other index refused now
             elif name not in ("ping", "echo"):
                 # connection state lives in the proxy; queued on a shard it would change a shared connection
-                raise RespError(NOT_IN_MULTI)
+                raise RespError(errors.PROXY_NOT_IN_MULTI)
         router = self.server.router
         positions = get_keys(spec, argv) if spec.key_specs else ()
         shard = None

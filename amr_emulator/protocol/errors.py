@@ -361,3 +361,7 @@ CACHING_NO_NOT_OPTOUT = "ERR CLIENT CACHING NO is only valid when tracking is en
 def tracking_prefix_overlap(prefix: bytes, other: bytes, existing: bool) -> str:
     return ("ERR Prefix '%s' overlaps with %s prefix '%s'. Prefixes for a single client must not overlap."
             % (prefix.decode("latin-1"), "an existing" if existing else "another provided", other.decode("latin-1")))
+
+
+# --- the proxy's own (AMR's proxy; Redis has no such case) ---
+PROXY_NOT_IN_MULTI = "ERR Command not allowed inside a transaction"

@@ -82,3 +82,22 @@ IMPLEMENTED = frozenset(" ".join((
     _CONNECTION, _SERVER, _GENERIC, _STRING, _HASH, _LIST, _SET, _ZSET, _TRANSACTIONS, _PUBSUB,
     _STREAM, _SCRIPTING, _BITMAP, _HYPERLOGLOG, _GEO, _SORT, _REPLICATION, _PERSISTENCE,
     _CLUSTER, _ACL)).split())
+
+# --- AMR's rules for clients (the proxy applies them; the shards keep every command for internal use) ---
+
+#: Refused from clients, answered as unknown commands, as AMR answers them.
+AMR_REFUSED = frozenset("""
+bgrewriteaof bgsave save shutdown module debug move psync sync replconf replicaof slaveof swapdb failover
+migrate restore-asking
+""".split())
+
+#: The CONFIG SET parameters AMR lets clients change (Redis Enterprise's list); every other is refused.
+AMR_CONFIG_SET_ALLOWED = frozenset("""
+activerehashing busy-reply-threshold hash-max-ziplist-entries hash-max-ziplist-value
+hash-max-listpack-entries hash-max-listpack-value hll-sparse-max-bytes lazyfree-lazy-user-del
+lazyfree-lazy-user-flush lua-time-limit max-intset-entries notify-keyspace-events set-max-intset-entries
+set-max-listpack-entries set-max-listpack-value slowlog-log-slower-than slowlog-max-len
+stream-node-max-bytes stream-node-max-entries zset-max-ziplist-entries zset-max-ziplist-value
+zset-max-listpack-entries zset-max-listpack-value list-max-ziplist-size list-max-listpack-size
+list-compress-depth tracking-table-max-keys
+""".split())
