@@ -148,6 +148,10 @@ class Cache:
         options: dict[str, Any] = {"host": self.host, "port": self.port, "password": password}
         if info.get("tls"):
             options.update(ssl=True, ssl_ca_certs=info["ca_path"])
+        if self.policy == "oss":
+            # keep the cache endpoint among the nodes to ask: patching replaces every node, and a client that
+            # knew only the discovered node addresses would have none left to ask after two patches
+            options["dynamic_startup_nodes"] = False
         options.update(kwargs)
         return options
 
@@ -191,6 +195,12 @@ class Cache:
         """Planned failover (the leader pauses writes, waits for the replica, swaps roles, commits):
         of one shard's partition, of every primary on a node, or of every partition."""
         return self._api("POST", "/failover", {"shard": shard, "node": node, "partition": partition})
+
+    def patch(self, version: str | None = None) -> dict[str, Any]:
+        """Patch the cache as AMR does (new nodes, leader moved to one, old nodes drained one by one and
+        removed); returns when done: the new version, the migrations, the seconds it took."""
+        return request(self.management_url, "POST", f"/caches/{self.name}/patch", {"version": version},
+                       timeout=600.0)
 
     def kill_node(self, node: int, *, keep_down: bool = False) -> dict[str, Any]:
         """SIGKILL of the node's process group (a lost VM); restarted after the node restart delay

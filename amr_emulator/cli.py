@@ -201,10 +201,10 @@ def _find(name):
         raise click.ClickException(str(e)) from None
 
 
-def _api(state, method, path, body=None):
+def _api(state, method, path, body=None, timeout: float = 30.0):
     from amr_emulator.controller.launch import ApiError, request
     try:
-        return request(state["management_url"], method, f"/caches/{state['name']}{path}", body)
+        return request(state["management_url"], method, f"/caches/{state['name']}{path}", body, timeout=timeout)
     except ApiError as e:
         raise click.ClickException(str(e)) from None
 
@@ -259,12 +259,12 @@ def render_status(st: dict) -> list[str]:
     node_rows = []
     for n in st["nodes"]:
         status = n.get("status") or {}
-        state = n["state"] if n["running"] else "stopped"
+        state = n["state"] if n["running"] or n["state"] == "removed" else "stopped"
         if n.get("error") and n["running"]:
             state += " (no answer)"
-        node_rows.append([n["id"], n["zone"], n["ip"], n["port"], n["cluster_port"], n["pid"], state,
+        node_rows.append([n["id"], n["zone"], n["ip"], n["port"], n["cluster_port"], n.get("version"), n["pid"], state,
                           "yes" if status.get("ready") else "no", status.get("epoch")])
-    lines += _table(node_rows, ["NODE", "ZONE", "IP", "PORT", "CLUSTER", "PID", "STATE", "READY", "EPOCH"])
+    lines += _table(node_rows, ["NODE", "ZONE", "IP", "PORT", "CLUSTER", "VERSION", "PID", "STATE", "READY", "EPOCH"])
     lines.append("")
     partitions = {p["id"]: p for p in topo["partitions"]}
     reported = {}
@@ -380,7 +380,8 @@ def _print_result(result, as_json: bool, line: str) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def failover(name, shard, node, partition, as_json):
     """Planned failover: the replica becomes primary without losing an acknowledged write (writes wait
-    while it catches up). Without options: every partition."""
+    while it catches up). Without options: every primary of the node that holds the most primaries, as
+    a maintenance of that node would."""
     state = _find(name)
     result = _api(state, "POST", "/failover", {"shard": shard, "node": node, "partition": partition})
     if as_json:
@@ -390,6 +391,31 @@ def failover(name, shard, node, partition, as_json):
         click.echo(f"partition {f['partition']}: shard {f['new_primary']} (node {f['new_primary_node']}) is primary, "
                    f"shard {f['old_primary']} its replica; writes paused {f['write_pause_ms']} ms")
     click.echo(f"topology epoch {result['epoch']} (leader node {result['leader']})")
+
+
+@main.command()
+@click.option("--name", default=None, help="The cache (default: the only running one).")
+@click.option("--version", "version", default=None,
+              help="The version the new nodes run (default: the current one's last number plus one).")
+@click.option("--json", "as_json", is_flag=True)
+def patch(name, version, as_json):
+    """Patch the cache as AMR does: new up-to-date nodes are created, one of them becomes cluster leader,
+    the old nodes are removed one by one (each shard migrated to a new node by a full sync, primaries by a
+    planned failover), then deleted. Connections through a removed node see errors; nothing acknowledged
+    is lost."""
+    r = _api(_find(name), "POST", "/patch", {"version": version}, timeout=600.0)
+    if as_json:
+        click.echo(json.dumps(r, indent=2))
+        return
+    for m in r["migrations"]:
+        line = (f"partition {m['partition']}: shard {m['old_shard']} ({m['role']}) -> shard {m['new_shard']} "
+                f"on node {m['node']} (synced in {m['sync_ms']} ms")
+        if "write_pause_ms" in m:
+            line += f", writes paused {m['write_pause_ms']} ms"
+        click.echo(line + ")")
+    replaced = ", ".join(f"{o} -> {n}" for o, n in r["replaced"].items())
+    click.echo(f"patched to {r['version']} in {r['seconds']} s: nodes {replaced}; leader node {r['leader']}, "
+               f"topology epoch {r['epoch']}")
 
 
 @main.command("kill-node")

@@ -109,8 +109,9 @@ def plan_failover(topology: Topology, failed_nodes: set[int], failed_shards: set
 class Peer:
     """One persistent connection to another node's endpoint, one request at a time."""
 
-    def __init__(self, host: str, port: int, password: str):
+    def __init__(self, host: str, port: int, password: str, ssl=None):
         self.host, self.port, self.password = host, port, password
+        self.ssl = ssl   # a TLS cache: the client context that trusts its CA
         self.reader = self.writer = None
         self.busy = False
 
@@ -131,7 +132,7 @@ class Peer:
 
     async def _call(self, args) -> Any:
         if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port, ssl=self.ssl)
             self.writer.write(encode_command(b"AUTH", self.password))
             auth = await self._read()
             if isinstance(auth, RespError):
@@ -168,13 +169,10 @@ class Coordinator:
         self.server = server
         t = server.topology
         self.node_id = server.node_id
-        members = [n.id for n in t.nodes if n.state != "removed"]
         self.witness = witness
-        if witness is not None:
-            from .quorum import WITNESS
-            members.append(WITNESS)
-        self.quorum = Quorum(self.node_id, members, t.timing, clock=monotonic, epoch=lambda: server.topology.epoch,
-                             rng=random.Random())
+        self.quorum = Quorum(self.node_id, self.members(t), t.timing, clock=monotonic,
+                             epoch=lambda: server.topology.epoch, rng=random.Random(),
+                             can_lead=t.node(self.node_id).state != "removed")
         self.peers: dict[int, Peer] = {}
         self.pushers: dict[int, Peer] = {}
         self.reports: dict[int, tuple[float, dict]] = {}
@@ -190,13 +188,33 @@ class Coordinator:
     def timer(self, name: str) -> float:
         return self.server.topology.timing[name] / 1000.0
 
+    def members(self, t: Topology) -> list[int]:
+        """The quorum's voters in a topology: its nodes not removed, and the witness if there is one."""
+        members = [n.id for n in t.nodes if n.state != "removed"]
+        if self.witness is not None:
+            from .quorum import WITNESS
+            members.append(WITNESS)
+        return members
+
+    def on_topology(self, t: Topology) -> None:
+        """A newer topology: nodes added (patching's new nodes) or removed change who votes."""
+        self.quorum.set_members(self.members(t), can_lead=t.node(self.node_id).state != "removed")
+        self._update_fence()
+
     # --- peers ---------------------------------------------------------------------------------
-    def _addr(self, member: int) -> tuple[str, int]:
+    def _addr(self, member: int, topology: Topology | None = None) -> tuple[str, int]:
         from .quorum import WITNESS
         if member == WITNESS and self.witness is not None:
             return self.witness
-        n = self.server.topology.node(member)
+        n = (topology or self.server.topology).node(member)
         return n.ip, n.port
+
+    def new_peer(self, member: int, topology: Topology | None = None) -> Peer:
+        """A connection to a member: its node endpoint (TLS in a TLS cache), or the witness's."""
+        from .quorum import WITNESS
+        topology = topology or self.server.topology
+        ssl = None if member == WITNESS else self.server.probe_ssl
+        return Peer(*self._addr(member, topology), topology.internal_password, ssl)
 
     def peer(self, member: int, pool: dict | None = None) -> Peer:
         pool = self.peers if pool is None else pool
@@ -205,7 +223,7 @@ class Coordinator:
         if p is None or (p.host, p.port) != (host, port):
             if p is not None:
                 p.close()
-            p = pool[member] = Peer(host, port, self.server.topology.internal_password)
+            p = pool[member] = self.new_peer(member)
         return p
 
     def event(self, operation: str, **details) -> None:
@@ -264,14 +282,14 @@ class Coordinator:
         if peer.busy:
             if m.kind == "heartbeat":
                 return   # the previous one is still out: that peer is slow or gone
-            peer = Peer(peer.host, peer.port, peer.password)   # votes must not wait behind a heartbeat
+            peer = Peer(peer.host, peer.port, peer.password, peer.ssl)   # votes must not wait behind a heartbeat
         asyncio.get_running_loop().create_task(self._exchange(peer, m))
 
     async def _exchange(self, peer: Peer, m: Message) -> None:
         timeout = max(0.2, self.timer("election_timeout_min_ms") / 2)
         cmd = {"prevote": b"AMR.PREVOTE", "vote": b"AMR.VOTE", "heartbeat": b"AMR.HEARTBEAT"}[m.kind]
         try:
-            extra = (b"%.6f" % monotonic(),) if m.kind == "heartbeat" else ()
+            extra = (b"%.6f" % monotonic(),) if m.kind == "heartbeat" else (b"transfer",) if m.transfer else ()
             reply = await peer.call(cmd, str(m.term), str(m.sender), str(m.epoch), *extra, timeout=timeout)
         except (OSError, asyncio.TimeoutError, ConnectionError, FailoverError, IndexError, ValueError):
             return
@@ -339,7 +357,7 @@ class Coordinator:
         if name == b"amr.prevote":
             t, ok = q.on_prevote_request(term, member, epoch)
         elif name == b"amr.vote":
-            t, ok = q.on_vote_request(term, member, epoch)
+            t, ok = q.on_vote_request(term, member, epoch, transfer=len(argv) == 5 and argv[4] == b"transfer")
         else:
             # a heartbeat that waited in the socket while this node was paused is no contact with the leader:
             # the nodes share the host's monotonic clock, so its age is known
@@ -417,10 +435,9 @@ class Coordinator:
         proposal = q.propose(new.epoch)
         text = new.to_json()
         term = str(q.term)
-        others = [n.id for n in new.nodes if n.id != self.node_id and n.state != "removed"]
-        if self.witness is not None:
-            from .quorum import WITNESS
-            others.append(WITNESS)
+        others = [m for m in self.members(new) if m != self.node_id]
+        # a change of members is committed by a majority of the new set (patching adds or removes nodes)
+        proposal.needed = max(proposal.needed, (len(others) + 1) // 2 + 1)
         done = asyncio.Event()
         proposal.ack(self.node_id)
         if proposal.committed:
@@ -428,9 +445,10 @@ class Coordinator:
 
         async def one(member: int):
             try:
-                await Peer(*self._addr(member), new.internal_password).call(
+                await self.new_peer(member, new).call(
                     b"AMR.TOPOLOGY.SET", text, term, timeout=1.0)
-            except Exception:  # noqa: BLE001
+            except Exception as e:  # noqa: BLE001
+                log.info("epoch %d not stored by member %d: %r", new.epoch, member, e)
                 return False
             if proposal.ack(member):
                 done.set()
@@ -449,31 +467,106 @@ class Coordinator:
             await asyncio.wait(tasks, timeout=0.5)
         return True
 
-    # --- planned failover ------------------------------------------------------------------------------
-    async def planned(self, partitions: list[int]) -> list[dict]:
+    # --- the controller's changes (patching): on the leader, one at a time -----------------------------
+    async def _exclusive(self):
         if not self.quorum.is_leader:
             raise FailoverError(f"not the leader (leader is {self.quorum.leader})")
         while self.changing:
             await asyncio.sleep(0.01)
+        if not self.quorum.is_leader:
+            raise FailoverError(f"not the leader (leader is {self.quorum.leader})")
         self.changing = True
+
+    async def propose(self, base_epoch: int, proposed: Topology) -> int:
+        """Commit a topology the controller made from epoch `base_epoch` (nodes added or removed, a shard
+        added to or removed from a partition) as the next epoch; refused if the topology moved on
+        meanwhile (the controller then starts again from the newer one). Returns the committed epoch."""
+        await self._exclusive()
+        try:
+            t = self.server.topology
+            if base_epoch != t.epoch:
+                raise FailoverError(f"stale proposal: made from epoch {base_epoch}, the topology is at {t.epoch}")
+            new = proposed.replace(epoch=t.epoch + 1, leader=self.node_id, timing=t.timing,
+                                   internal_password=t.internal_password, access_keys=t.access_keys)
+            try:
+                new.validate()
+            except ValueError as e:
+                raise FailoverError(f"invalid topology: {e}") from None
+            if not await self.commit(new, wait_all=True):
+                raise FailoverError(f"epoch {new.epoch} was not stored by a majority")
+            self.event("topology-committed", epoch=new.epoch, source="controller")
+            return new.epoch
+        finally:
+            self.changing = False
+
+    async def transfer(self, target: int, timeout: float = 5.0) -> int:
+        """Hand the leadership to `target` (patching makes a new node the cluster leader): once it holds
+        this leader's topology, tell it to stand (AMR.TAKEOVER); it wins at once, a live leader blocking no
+        vote of a transfer. Returns the new term."""
+        await self._exclusive()
+        try:
+            t = self.server.topology
+            node = t.node(target)
+            if node.state != "up" or target not in self.quorum.members:
+                raise FailoverError(f"node {target} cannot lead (state {node.state})")
+            if target == self.node_id:
+                return self.quorum.term
+            deadline = monotonic() + timeout
+            while True:   # the target must hold our topology, or its votes are refused
+                try:
+                    theirs = Topology.from_json(await self.peer(target, self.pushers).call(b"AMR.TOPOLOGY",
+                                                                                           timeout=1.0))
+                    if theirs.epoch == t.epoch:
+                        break
+                except (OSError, asyncio.TimeoutError, ConnectionError, FailoverError, ValueError, KeyError):
+                    pass
+                self._push(target)
+                if monotonic() > deadline:
+                    raise FailoverError(f"node {target} did not catch up with epoch {t.epoch}")
+                await asyncio.sleep(0.02)
+            self.event("leadership-transfer", to=target, epoch=t.epoch)
+            await self.new_peer(target).call(b"AMR.TAKEOVER", str(self.quorum.term), timeout=1.0)
+            while self.quorum.leader != target or self.quorum.is_leader:
+                if monotonic() > deadline:
+                    raise FailoverError(f"node {target} did not take over the leadership")
+                await asyncio.sleep(0.01)
+            return self.quorum.term
+        finally:
+            self.changing = False
+
+    def take_over(self, term: int) -> None:
+        """AMR.TAKEOVER <term>: the leader of that term hands over; stand now."""
+        for m in self.quorum.take_over(term):
+            self._send(m)
+
+    # --- planned failover ------------------------------------------------------------------------------
+    async def planned(self, partitions: list[int], to: dict[int, int] | None = None) -> list[dict]:
+        """Planned failover of each partition, to its best replica or to the shard `to[partition]`."""
+        await self._exclusive()
         try:
             results = []
             for pid in partitions:
-                results.append(await self._planned_one(pid))
+                results.append(await self._planned_one(pid, (to or {}).get(pid)))
             return results
         finally:
             self.changing = False
 
-    async def _planned_one(self, pid: int) -> dict:
+    async def _planned_one(self, pid: int, to: int | None = None) -> dict:
         t = self.server.topology
         pw = t.internal_password
         p = t.partition(pid)
         old = t.shard(p.primary)
         info = self.shard_info()
         candidates = [t.shard(r) for r in p.replicas if info.get(r, {}).get("up")
-                      and t.node(t.shard(r).node).state == "up"]
+                      and t.node(t.shard(r).node).state == "up" and to in (None, r)]
+        deadline = monotonic() + max(1.0, 5 * self.timer("heartbeat_ms"))
+        while not candidates and to in p.replicas and monotonic() < deadline:
+            await asyncio.sleep(0.02)   # a replica just built: its node reports it up with the next heartbeats
+            info = self.shard_info()
+            candidates = [t.shard(to)] if info.get(to, {}).get("up") else []
         if not candidates:
-            raise FailoverError(f"partition {pid} has no live replica")
+            raise FailoverError(f"partition {pid} has no live replica" if to is None
+                                else f"shard {to} is not a live replica of partition {pid}")
         new = max(candidates, key=lambda s: info.get(s.id, {}).get("offset", 0))
         oip, nip = t.node(old.node).ip, t.node(new.node).ip
         bound = self.timer("planned_failover_timeout_ms")

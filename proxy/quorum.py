@@ -40,6 +40,7 @@ class Message:
     term: int
     sender: int
     epoch: int
+    transfer: bool = False   # a vote the leader asked for: it hands its leadership to the sender
 
 
 @dataclass
@@ -101,6 +102,23 @@ class Quorum:
     def others(self) -> tuple[int, ...]:
         return tuple(m for m in self.members if m != self.me)
 
+    def set_members(self, members: Iterable[int], can_lead: bool = True) -> None:
+        """A committed topology added or removed members (patching adds new nodes and removes the old
+        ones, one change at a time); majorities count over the new set from now on."""
+        members = tuple(sorted(set(members) | {self.me}))
+        if members == self.members and can_lead == self.can_lead:
+            return
+        now = self.clock()
+        for m in set(members) - set(self.members):
+            self.last_ack[m] = now   # a new member just stored the topology that added it
+        self.members = members
+        self.can_lead = can_lead
+        for m in list(self.last_ack):
+            if m not in members:
+                del self.last_ack[m]
+        if not can_lead and self.role != FOLLOWER:
+            self._step_down(self.term, "removed from the cluster")
+
     # --- time -----------------------------------------------------------------------------------
     def tick(self) -> list[Message]:
         """Advance to `clock()`: the heartbeats or vote requests to send now."""
@@ -160,7 +178,16 @@ class Quorum:
             return self._stand(self.clock())
         return []
 
-    def _stand(self, now: float) -> list[Message]:
+    def take_over(self, term: int) -> list[Message]:
+        """The leader of `term` hands its leadership to this member (Raft's TimeoutNow): stand at once, in
+        a term above the leader's, with no pre-vote, asking for votes that a live leader does not block."""
+        if not self.can_lead or self.role == LEADER:
+            return []
+        if term > self.term:
+            self.term, self.voted_for = term, None
+        return self._stand(self.clock(), transfer=True)
+
+    def _stand(self, now: float, transfer: bool = False) -> list[Message]:
         self.term += 1
         self.role = CANDIDATE
         self.voted_for = self.me
@@ -171,7 +198,7 @@ class Quorum:
             self._become_leader(now)
             return []
         epoch = self.epoch()
-        return [Message("vote", m, self.term, self.me, epoch) for m in self.others]
+        return [Message("vote", m, self.term, self.me, epoch, transfer) for m in self.others]
 
     def _become_leader(self, now: float) -> None:
         self.role = LEADER
@@ -194,13 +221,14 @@ class Quorum:
         self.election_deadline = self.clock() + self._election_timeout()
 
     # --- messages -------------------------------------------------------------------------------
-    def on_vote_request(self, term: int, candidate: int, epoch: int) -> tuple[int, bool]:
-        """A candidate's request: (my term, granted)."""
+    def on_vote_request(self, term: int, candidate: int, epoch: int, transfer: bool = False) -> tuple[int, bool]:
+        """A candidate's request: (my term, granted). `transfer`: the leader asked the candidate to take
+        over, so a live leader does not stand in its way."""
         now = self.clock()
-        if (self.role == FOLLOWER and self.leader is not None and self.leader != candidate
+        if (not transfer and self.role == FOLLOWER and self.leader is not None and self.leader != candidate
                 and now - self.last_contact < self._ms("election_timeout_min_ms")):
             return self.term, False      # a live leader is known: do not let a returning member depose it
-        if self.role == LEADER and term > self.term and len(self._fresh_acks(
+        if not transfer and self.role == LEADER and term > self.term and len(self._fresh_acks(
                 now, self._ms("election_timeout_min_ms"))) + 1 >= self.majority:
             return self.term, False      # a working leader keeps leading
         if term > self.term:

@@ -13,7 +13,10 @@ routed by), `AMR.TOPOLOGY.SET <json> [<term>]` (adopted if its epoch is newer, o
 leader of a term at least ours: `+OK`; otherwise `-ERR stale topology ...`), `AMR.SHUTDOWN` (stop the
 shards, exit 0); the quorum's `AMR.PREVOTE`, `AMR.VOTE`, `AMR.HEARTBEAT` (failover.py);
 `AMR.FAILOVER <partition> ...` (the leader's planned failover; JSON result); `AMR.EVENTS` (JSON: what
-this node's quorum member did).
+this node's quorum member did). Patching's, on the leader: `AMR.PROPOSE <base epoch> <json>` (commit a
+topology the controller made: nodes or shards added or removed), `AMR.FAILOVER.TO <partition> <shard>`
+(a planned failover to that replica), `AMR.TRANSFER <node>` (hand the leadership over); and on its
+target, `AMR.TAKEOVER <term>` (stand for election now).
 """
 from __future__ import annotations
 
@@ -49,7 +52,7 @@ class ProxyServer:
         self.probe_ssl = probe_ssl  # client TLS context (the cache's CA) to ask who serves the endpoint
         self.node_id = node_id
         self.data_dir = data_dir
-        self.version = VERSION
+        self.version = topology.node(node_id).version or VERSION   # a patched node runs a newer one
         self.router = Router(topology, node_id)
         self.supervisor = Supervisor(topology, node_id, data_dir, rejoining=rejoin)
         self.clients: dict[int, Client] = {}
@@ -89,7 +92,7 @@ class ProxyServer:
     async def start(self, ready_timeout: float = 20.0) -> None:
         self.stopped = asyncio.Event()
         node = self.topology.node(self.node_id)
-        await self.listen(node.ip, node.port, reuseport=True)  # AMR.STATUS answers while shards start
+        await self.listen(node.ip, node.port)  # AMR.STATUS answers while shards start
         await self.catch_up()
         self.coordinator = Coordinator(self, self.witness)
         self.coordinator.start()
@@ -105,8 +108,8 @@ class ProxyServer:
 
         async def one(n):
             try:
-                return Topology.from_json(await Peer(n.ip, n.port, t.internal_password).call(b"AMR.TOPOLOGY",
-                                                                                          timeout=0.5))
+                peer = Peer(n.ip, n.port, t.internal_password, self.probe_ssl)
+                return Topology.from_json(await peer.call(b"AMR.TOPOLOGY", timeout=0.5))
             except Exception:  # noqa: BLE001 - not up (yet)
                 return None
         others = [n for n in t.nodes if n.id != self.node_id]
@@ -150,7 +153,7 @@ class ProxyServer:
             raise SystemExit(f"proxy: {topo.endpoint_host}:{topo.endpoint_port} is already served by {other}")
         await self.listen(topo.endpoint_host, topo.endpoint_port, reuseport=True)
         if topo.policy == "oss":
-            await self.listen(node.ip, node.cluster_port, reuseport=True)
+            await self.listen(node.ip, node.cluster_port)
         self.serving = True
 
     async def stop(self) -> None:
@@ -165,6 +168,19 @@ class ProxyServer:
         self.router.close()
         if self.stopped is not None:
             self.stopped.set()
+
+    def leave(self) -> None:
+        """Patching removed this node from the cluster: no new connections (the shared endpoint's are the
+        other nodes' now), and the clients routed through it see their connections close, as AMR's do.
+        The controller then deletes the node."""
+        log.warning("node %d: removed from the cluster, closing its listeners and %d client connection(s)",
+                    self.node_id, len(self.clients))
+        self.serving = False
+        for s in self._servers:
+            s.close()
+        for c in list(self.clients.values()):
+            if c.transport is not None:
+                c.transport.close()
 
     def fence(self, c: Client) -> None:
         """A client's request while this node is cut from the majority: close its connection, as AMR does,
@@ -182,10 +198,12 @@ class ProxyServer:
     # --- topology ----------------------------------------------------------------------------------
     def adopt(self, topology: Topology) -> None:
         self.topology = topology
+        if topology.node(self.node_id).state == "removed" and self.serving:
+            self.leave()
         self.router = Router(topology, self.node_id, self.router)
         self.supervisor.adopt(topology)
         if self.coordinator is not None:
-            self.coordinator._update_fence()
+            self.coordinator.on_topology(topology)
         from .session import _resubscribe
         primaries = [r.id for r in self.router.primaries]
         for c in self.clients.values():
@@ -196,6 +214,29 @@ class ProxyServer:
                         _resubscribe(c, sid, 0.1)
 
     # --- internal commands -------------------------------------------------------------------------
+    def _leader_only(self) -> None:
+        if self.coordinator is None or not self.coordinator.quorum.is_leader:
+            leader = None if self.coordinator is None else self.coordinator.quorum.leader
+            raise RespError(f"ERR not the leader (leader is {leader})")
+
+    def _answer_later(self, c: Client, what: str, work) -> None:
+        """Run a leader operation and answer its JSON result (or `-ERR <what> failed: ...`) when done; the
+        connection's next requests wait for it."""
+        slot = c.new_slot()
+        c.held = slot
+
+        async def run():
+            try:
+                data = c.encode(json.dumps(await work).encode())
+            except (FailoverError, OSError, asyncio.TimeoutError, ConnectionError) as e:
+                data = f"-ERR {what} failed: {e}".replace("\r\n", " ").encode() + b"\r\n"
+            except Exception as e:  # noqa: BLE001 - a bug of ours: answer, serve on
+                log.exception("%s", what)
+                data = f"-ERR {what} failed: internal error {e!r}"[:300].encode() + b"\r\n"
+            slot.on_reply(data)
+            c.flush()
+        asyncio.get_running_loop().create_task(run())
+
     def status(self) -> dict:
         shards = self.supervisor.status()
         return {"node": self.node_id, "epoch": self.topology.epoch, "policy": self.topology.policy,
@@ -257,24 +298,41 @@ class ProxyServer:
                     self.topology.partition(pid)
             except (ValueError, KeyError):
                 raise RespError("ERR invalid partition") from None
-            if self.coordinator is None or not self.coordinator.quorum.is_leader:
-                leader = None if self.coordinator is None else self.coordinator.quorum.leader
-                raise RespError(f"ERR not the leader (leader is {leader})")
-            slot = c.new_slot()
-            c.held = slot  # the connection's next requests wait until this one is answered
-
-            async def run():
-                try:
-                    result = await self.coordinator.planned(partitions)
-                    data = c.encode(json.dumps(result).encode())
-                except (FailoverError, OSError, asyncio.TimeoutError, ConnectionError) as e:
-                    data = b"-ERR failover failed: " + str(e).replace("\r\n", " ").encode() + b"\r\n"
-                except Exception as e:  # noqa: BLE001 - a bug of ours: answer, serve on
-                    log.exception("planned failover")
-                    data = b"-ERR failover failed: internal error " + repr(e).encode()[:200] + b"\r\n"
-                slot.on_reply(data)
-                c.flush()
-            asyncio.get_running_loop().create_task(run())
+            self._leader_only()
+            self._answer_later(c, "failover", self.coordinator.planned(partitions))
+        elif name == b"amr.failover.to" and len(argv) == 3:
+            try:
+                pid, to = int(argv[1]), int(argv[2])
+                self.topology.partition(pid)
+            except (ValueError, KeyError):
+                raise RespError("ERR invalid partition") from None
+            self._leader_only()
+            self._answer_later(c, "failover", self.coordinator.planned([pid], {pid: to}))
+        elif name == b"amr.propose" and len(argv) == 3:
+            try:
+                base = int(argv[1])
+                proposed = Topology.from_json(argv[2])
+            except (ValueError, KeyError, TypeError) as e:
+                raise RespError(f"ERR invalid topology: {e}") from None
+            self._leader_only()
+            self._answer_later(c, "proposal", self.coordinator.propose(base, proposed))
+        elif name == b"amr.transfer" and len(argv) == 2:
+            try:
+                target = int(argv[1])
+                self.topology.node(target)
+            except (ValueError, KeyError):
+                raise RespError("ERR invalid node") from None
+            self._leader_only()
+            self._answer_later(c, "leadership transfer", self.coordinator.transfer(target))
+        elif name == b"amr.takeover" and len(argv) == 2:
+            if self.coordinator is None:
+                raise RespError("ERR not a quorum member yet")
+            try:
+                term = int(argv[1])
+            except ValueError:
+                raise RespError("ERR invalid term") from None
+            self.coordinator.take_over(term)
+            c.reply(OK)
         elif name == b"amr.shutdown" and len(argv) == 1:
             c.reply(OK)
             c.flush()

@@ -1226,6 +1226,7 @@ def _info_as_proxy(c, oss: bool):
         value = decode_reply(data)[0]
         text = value if isinstance(value, str) else value.decode("latin-1")
         text = _TCP_PORT.sub("tcp_port:" + sock, text)
+        text = _VERSION.sub("redis_version:" + c.server.version, text)
         text = _CONNECTED.sub("connected_clients:%d" % len(c.server.clients), text)
         if oss:
             text = text.replace("redis_mode:standalone", "redis_mode:cluster").replace("cluster_enabled:0",
@@ -1239,6 +1240,7 @@ def _info_as_proxy(c, oss: bool):
 
 
 _TCP_PORT = re.compile(r"tcp_port:\d+")
+_VERSION = re.compile(r"redis_version:[^\r]+")
 _CONNECTED = re.compile(r"connected_clients:\d+")
 
 

@@ -10,17 +10,17 @@ import json
 import logging
 import os
 import signal
-import socket
 import time
 from typing import Any, Callable
 
 from amr_emulator.config import CacheSpec, cache_dir, pid_alive, read_state, running_caches
+from amr_emulator.controller import addresses
 from amr_emulator.controller.http import HttpError, JsonServer
 from amr_emulator.controller.internal import InternalError, node_call, node_json, use_tls
-from amr_emulator.controller.nodes import NodeProcess, group_alive, kill_group
+from amr_emulator.controller.nodes import NodeProcess, kill_group
 from amr_emulator.controller.operations import Operations
-from amr_emulator.topology import (CLUSTER_PORT_BASE, LOOPBACK_PREFIX, AccessKeys, Timing, Topology, free_port,
-                                   generate_key, plan)
+from amr_emulator.controller.patching import Patching
+from amr_emulator.topology import AccessKeys, Timing, Topology, free_port, generate_key, plan
 
 log = logging.getLogger("amr_emulator.controller")
 
@@ -33,18 +33,6 @@ class StartError(Exception):
 
 def now_iso() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _probe(host: str, port: int) -> int:
-    """0 when (host, port) can be listened on, else the errno (EADDRINUSE, EACCES, EADDRNOTAVAIL)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # TIME_WAIT is not "in use"
-        try:
-            s.bind((host, port))
-            s.listen(1)
-        except OSError as e:
-            return e.errno or errno.EADDRINUSE
-    return 0
 
 
 def _address_message(host: str, port: int, err: int, what: str = "the cache endpoint") -> str:
@@ -88,7 +76,7 @@ def make_tls(directory: str, spec: CacheSpec, topology: Topology):
     return files
 
 
-class Controller(Operations):
+class Controller(Operations, Patching):
     def __init__(self, spec: CacheSpec, ready_timeout: float = 60.0, parent_pid: int | None = None):
         self.spec = spec
         self.dir = cache_dir(spec.name)
@@ -104,6 +92,7 @@ class Controller(Operations):
         self.tls = None   # TlsFiles of a cache with TLS
         self._watchers: list[asyncio.Task] = []
         self.nodes_stopped = False
+        self.witness_address: str | None = None
         self.owns_state = False
         self.parent_pid = parent_pid
         self._routes()
@@ -209,7 +198,7 @@ class Controller(Operations):
         except OSError as e:
             raise StartError(f"cannot create the runtime directory {self.dir}: {e.strerror}") from None
         port = spec.port or free_port(spec.host)
-        err = _probe(spec.host, port)
+        err = addresses.probe(spec.host, port)
         if err:
             raise StartError(_address_message(spec.host, port, err))
         if spec.data_dir:
@@ -241,22 +230,11 @@ class Controller(Operations):
         self.event("cache-creating", policy=t.policy, nodes=len(t.nodes), partitions=len(t.partitions),
                    shards=len(t.shards), endpoint=f"{t.endpoint_host}:{t.endpoint_port}", epoch=t.epoch,
                    management_url=f"http://127.0.0.1:{self.http.port}")
-        witness = await self.start_witness()
+        self.witness_address = await self.start_witness()
         for node in t.nodes:
-            # shards work (and write their snapshot files) in the data dir: the user's, else the cache's own
-            data_dir = os.path.join(spec.data_dir or os.path.join(self.dir, "data"), f"node-{node.id}")
-            log_path = os.path.join(self.dir, f"node-{node.id}.log")
-            open(log_path, "wb").close()   # a new cache starts new logs; restarts of a node append
-            proc = NodeProcess(node.id, self.topology_path, log_path, data_dir,
-                               tls=(self.tls.cert, self.tls.key, self.tls.ca) if self.tls else None)
-            proc.witness = witness
-            self.nodes[node.id] = proc
+            self.nodes[node.id] = self._node_process(node, self.topology_path, self.tls)
         for node in t.nodes:
-            await self.nodes[node.id].start()
-            self.event("node-started", node=node.id, pid=self.nodes[node.id].pid, ip=node.ip, port=node.port,
-                       cluster_port=node.cluster_port, zone=node.zone,
-                       shards=[s.id for s in t.node_shards(node.id)])
-            self._watchers.append(asyncio.create_task(self._watch(node.id)))
+            await self._start_process(node, t)
         self._write_state()
         await self._wait_ready()
         self.state = "ready"
@@ -264,6 +242,24 @@ class Controller(Operations):
         self.event("cache-ready", seconds=round(self.ready_after, 3))
         self._watchers.append(asyncio.create_task(self.follow_node_events()))
         self._write_state()
+
+    def _node_process(self, node, topology_path: str, tls) -> NodeProcess:
+        """The process of a node (not started): its log and its shards' data directory, which is the
+        user's --data-dir, else the cache's own."""
+        data_dir = os.path.join(self.spec.data_dir or os.path.join(self.dir, "data"), f"node-{node.id}")
+        log_path = os.path.join(self.dir, f"node-{node.id}.log")
+        open(log_path, "wb").close()   # a new node starts a new log; restarts of a node append
+        proc = NodeProcess(node.id, topology_path, log_path, data_dir,
+                           tls=(tls.cert, tls.key, tls.ca) if tls else None)
+        proc.witness = self.witness_address
+        return proc
+
+    async def _start_process(self, node, t: Topology) -> None:
+        await self.nodes[node.id].start()
+        self.event("node-started", node=node.id, pid=self.nodes[node.id].pid, ip=node.ip, port=node.port,
+                   cluster_port=node.cluster_port, zone=node.zone, version=node.version,
+                   shards=[s.id for s in t.node_shards(node.id)])
+        self._watchers.append(asyncio.create_task(self._watch(node.id)))
 
     def _preflight(self) -> None:
         running = running_caches()
@@ -283,27 +279,11 @@ class Controller(Operations):
                 pass
 
     def _node_addresses(self, port: int) -> dict[str, Any]:
-        """Node IPs 127.0.1.x (a block no other running cache uses, free at the node and cluster ports),
-        else 127.0.0.1 with distinct free ports."""
-        n = self.spec.nodes
-        shared = os.environ.get("AMR_EMULATOR_SHARED_IP", "") not in ("", "0")   # force the fallback
-        if not shared and _probe(f"{LOOPBACK_PREFIX}1", 0) != errno.EADDRNOTAVAIL:
-            used: set[str] = set()
-            for name, state in running_caches().items():
-                if name != self.spec.name:
-                    used.update(state.get("node_ips") or [])
-            for first in range(1, 255 - n + 1):
-                ips = [f"{LOOPBACK_PREFIX}{first + i}" for i in range(n)]
-                if used.intersection(ips):
-                    continue
-                if all(_probe(ip, port) == 0 and _probe(ip, CLUSTER_PORT_BASE + i) == 0
-                       for i, ip in enumerate(ips)):
-                    return {"first_ip": first}
-        ports = set()
-        while len(ports) < 2 * n:
-            ports.add(free_port())
-        ports_l = sorted(ports)
-        return {"node_ips": ["127.0.0.1"] * n, "node_ports": ports_l[:n], "cluster_ports": ports_l[n:]}
+        """Node IPs 127.0.1.x (a block no other cache holds, free at the node and cluster ports), else
+        127.0.0.1 with distinct free ports (addresses.py)."""
+        nodes = addresses.allocate(self.spec.nodes, port)
+        return {"node_ips": [ip for ip, _, _ in nodes], "node_ports": [p for _, p, _ in nodes],
+                "cluster_ports": [c for _, _, c in nodes]}
 
     async def _watch_parent(self) -> None:
         """The process that owns this cache (a test suite) is gone, even killed: stop the cache."""
@@ -385,6 +365,8 @@ class Controller(Operations):
                 pass
         if getattr(self, "witness", None) is not None:
             await self.witness.close()
+        if self.topology is not None:
+            addresses.release(n.ip for n in self.topology.nodes)
         await self.http.close()
 
     # --- topology and keys ---------------------------------------------------------------------

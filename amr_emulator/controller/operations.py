@@ -27,9 +27,11 @@ class Operations:
     def _node_id(self, value: Any) -> int:
         try:
             node_id = int(value)
-            self.topology.node(node_id)
+            node = self.topology.node(node_id)
         except (TypeError, ValueError, KeyError):
             raise HttpError(404, f"no node {value!r}") from None
+        if node.state == "removed":
+            raise HttpError(409, f"node {node_id} was removed from the cache (patching replaced it)")
         return node_id
 
     @property
@@ -87,8 +89,12 @@ class Operations:
             pids = [p.id for p in t.partitions if t.shard(p.primary).node == node_id]
             if not pids:
                 raise HttpError(409, f"node {node_id} holds no primary shard")
-        else:
-            pids = [p.id for p in t.partitions]
+        else:   # a maintenance of one node: the one holding the most primaries
+            count: dict[int, int] = {}
+            for p in t.partitions:
+                count[t.shard(p.primary).node] = count.get(t.shard(p.primary).node, 0) + 1
+            busiest = max(count, key=lambda n: (count[n], -n))
+            pids = [p.id for p in t.partitions if t.shard(p.primary).node == busiest]
         if not all(t.partition(pid).replicas for pid in pids):
             raise HttpError(409, "a failover needs a replica (this cache has no high availability)")
         leader, _ = await self.leader()
@@ -232,7 +238,7 @@ class Operations:
         return {"node": node_id, "latency_ms": latency_ms}
 
     def _zone_nodes(self, zone: str) -> list[int]:
-        ids = [n.id for n in self.topology.nodes if n.zone == zone]
+        ids = [n.id for n in self.topology.nodes if n.zone == zone and n.state != "removed"]
         if not ids:
             zones = sorted({n.zone for n in self.topology.nodes if n.zone})
             raise HttpError(404, f"no node in zone {zone!r} (zones: {', '.join(zones) or 'none'})")
@@ -361,6 +367,12 @@ class Operations:
         async def node_events(match, body):
             return 200, await self.node_events()
 
+        async def patch(match, body):
+            version = body_of(body).get("version")
+            if version is not None and (not isinstance(version, str) or not version.strip()):
+                raise HttpError(400, "version must be a non-empty string")
+            return 200, await self.patch(version)
+
         h.route("POST", prefix + r"/failover", named(failover))
         h.route("POST", prefix + r"/nodes/(?P<node>\d+)/kill", named(kill_node))
         h.route("POST", prefix + r"/nodes/(?P<node>\d+)/restart", named(restart_node))
@@ -373,3 +385,4 @@ class Operations:
         h.route("POST", prefix + r"/nodes/(?P<node>\d+)/slow", named(slow))
         h.route("GET", prefix + r"/leader", named(leader))
         h.route("GET", prefix + r"/node-events", named(node_events))
+        h.route("POST", prefix + r"/patch", named(patch))

@@ -22,7 +22,7 @@ class Witness:
     def __init__(self, topology: Topology, on_topology: Callable[[Topology], None]):
         self.topology = topology
         self.on_topology = on_topology
-        members = [n.id for n in topology.nodes] + [WITNESS]
+        members = [n.id for n in topology.nodes if n.state != "removed"] + [WITNESS]
         self.quorum = Quorum(WITNESS, members, topology.timing, clock=monotonic,
                              epoch=lambda: self.topology.epoch, can_lead=False)
         self.server: asyncio.AbstractServer | None = None
@@ -52,7 +52,7 @@ class Witness:
                 if name == b"amr.prevote":
                     t, ok = q.on_prevote_request(term, member, epoch)
                 elif name == b"amr.vote":
-                    t, ok = q.on_vote_request(term, member, epoch)
+                    t, ok = q.on_vote_request(term, member, epoch, transfer=len(argv) == 5 and argv[4] == b"transfer")
                 else:
                     t, ok = q.on_heartbeat(term, member, epoch)
                     return encode2([t, int(ok), self.topology.epoch, b"{}"]), authed
@@ -62,6 +62,8 @@ class Witness:
                 if topo.epoch < self.topology.epoch:
                     return b"-ERR stale topology epoch %d (current %d)\r\n" % (topo.epoch, self.topology.epoch), authed
                 self.topology = topo
+                # patching adds and removes nodes: the majority counts over the current ones
+                q.set_members([n.id for n in topo.nodes if n.state != "removed"] + [WITNESS], can_lead=False)
                 self.on_topology(topo)
                 return encode2(OK), authed
             if name == b"amr.topology" and len(argv) == 1:

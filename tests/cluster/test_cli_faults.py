@@ -64,3 +64,15 @@ def test_failover_and_faults_from_the_command_line(env):
     wait_topology(env, lambda x: x["nodes"][0]["state"] == "up")
     events = [e["operation"] for e in json.loads(run(env, "status", "--json"))["events"]]
     assert "node-killed" in events and "node-restarted" in events
+
+    # patching: new nodes 3-5 running 7.4.1 replace nodes 0-2
+    wait_topology(env, lambda x: all(n["state"] == "up" for n in x["nodes"]))
+    out = run(env, "patch")
+    assert "patched to 7.4.1 in" in out and "nodes 0 -> 3, 1 -> 4, 2 -> 5" in out, out
+    assert out.count("writes paused") == 3, out
+    after = topology(env)
+    assert [(n["id"], n["state"], n["version"]) for n in after["nodes"]] == [
+        (0, "removed", "7.4.0"), (1, "removed", "7.4.0"), (2, "removed", "7.4.0"),
+        (3, "up", "7.4.1"), (4, "up", "7.4.1"), (5, "up", "7.4.1")]
+    table = run(env, "status")
+    assert "7.4.1" in table and "removed" in table, table

@@ -42,7 +42,7 @@ def test_planned_failover_under_writes(policy, request):
     w.start()
     try:
         w.wait_acks(200)
-        result = cache.failover()            # every partition
+        result = {"failovers": [f for p in before.partitions for f in cache.failover(partition=p.id)["failovers"]]}
         w.wait_acks(200)
     finally:
         w.finish()
@@ -72,6 +72,12 @@ def test_failover_of_one_shard_and_node_options(oss):
     result = oss.failover(node=node)
     assert {f["partition"] for f in result["failovers"]} == {q.id for q in t2.partitions
                                                            if t2.shard(q.primary).node == node}
+    # with no option: every primary of the node holding the most (a maintenance of that node)
+    t3 = oss.topology()
+    held = {n.id: [q.id for q in t3.partitions if t3.shard(q.primary).node == n.id] for n in t3.nodes}
+    busiest = max(held, key=lambda n: (len(held[n]), -n))
+    result = oss.failover()
+    assert sorted(f["partition"] for f in result["failovers"]) == sorted(held[busiest])
     wait_until(lambda: converged(oss))
 
 

@@ -51,7 +51,7 @@ class Net:
             for out in sender.on_prevote_reply(m.to, term, granted):
                 self.deliver(out)
         elif m.kind == "vote":
-            term, granted = target.on_vote_request(m.term, m.sender, m.epoch)
+            term, granted = target.on_vote_request(m.term, m.sender, m.epoch, m.transfer)
             for out in sender.on_vote_reply(m.to, term, granted):
                 self.deliver(out)
         else:
@@ -201,3 +201,48 @@ def test_single_member_leads_alone():
     net.dead = set()
     net.run(1.0)
     assert net.leaders() == [0] and net.q[0].has_quorum()
+
+
+def test_members_added_then_leadership_transferred_then_old_members_removed():
+    """Patching's quorum changes: three new members join (the leader keeps leading: they count as heard),
+    the leader hands over to a new one although it is alive and well, then the old ones leave."""
+    net = Net([0, 1, 2, 3, 4, 5])
+    net.dead = {3, 4, 5}          # not started yet
+    for i in (0, 1, 2):
+        net.q[i].set_members([0, 1, 2])
+    net.run(1.0)
+    [old_leader] = net.leaders()
+    net.dead = set()
+    for i in range(6):            # the topology that adds them is committed
+        net.q[i].set_members([0, 1, 2, 3, 4, 5])
+    net.run(2.0)
+    assert net.leaders() == [old_leader]
+    term = net.q[old_leader].term
+    for m in net.q[3].take_over(term):
+        net.deliver(m)
+    assert net.leaders() == [3] and net.q[3].term == term + 1
+    net.run(2.0)
+    assert net.leaders() == [3]
+    assert all(net.q[i].leader == 3 for i in range(6))
+    for gone in (0, 1, 2):        # removed one by one; a removed member can no longer lead
+        for i in range(6):
+            if i == gone:
+                net.q[i].set_members([i], can_lead=False)
+            else:
+                net.q[i].set_members([m for m in net.q[i].members if m != gone])
+        net.dead = net.dead | {gone}
+        net.run(2.0)
+        assert net.leaders() == [3]
+    assert net.q[3].members == (3, 4, 5) and net.q[3].majority == 2
+
+
+def test_a_transfer_vote_is_granted_despite_a_live_leader_but_a_plain_one_is_not():
+    net = Net([0, 1, 2])
+    net.dead = set()
+    net.run(1.0)
+    [leader] = net.leaders()
+    other = next(i for i in range(3) if i != leader)
+    voter = next(i for i in range(3) if i not in (leader, other))
+    term = net.q[voter].term
+    assert net.q[voter].on_vote_request(term + 1, other, 1) == (term, False)
+    assert net.q[voter].on_vote_request(term + 1, other, 1, transfer=True) == (term + 1, True)
