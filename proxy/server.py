@@ -200,14 +200,17 @@ class ProxyServer:
         self.topology = topology
         if topology.node(self.node_id).state == "removed" and self.serving:
             self.leave()
+        old_router = self.router
         self.router = Router(topology, self.node_id, self.router)
         self.supervisor.adopt(topology)
         if self.coordinator is not None:
             self.coordinator.on_topology(topology)
-        from .session import _resubscribe
+        from .session import _resubscribe, drop_moved_schannels
         primaries = [r.id for r in self.router.primaries]
         for c in self.clients.values():
             c.server = self
+            if c.schannels and self.router.oss:
+                drop_moved_schannels(c, old_router)
             if c.sub_conns:   # subscribers follow the primaries (a failover moved one)
                 for sid in primaries:
                     if sid not in c.sub_conns:

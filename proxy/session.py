@@ -1320,3 +1320,24 @@ LOCAL = {
 }
 
 ROUTED = {"publish": _publish, "scan": _scan, "info": _info, "config|set": _config_set, "wait": _wait}
+
+
+def drop_moved_schannels(c, old_router) -> None:
+    """OSS: the shard channels whose slot a newer topology gave to another node are dropped, and the
+    client is told with `sunsubscribe <channel> <count>`, as a Redis Cluster node tells its subscribers when
+    a slot leaves it (redis-py then subscribes again where the slot went)."""
+    router = c.server.router
+    by_shard: dict = {}
+    for ch in list(c.schannels):
+        slot = key_slot(ch)
+        if router.slot_local[slot] is not None:
+            continue
+        del c.schannels[ch]
+        c.relay_push(c.encode(Push([b"sunsubscribe", ch, len(c.schannels)])))
+        old = old_router.slot_shard[slot]
+        if old is not None and old.id in c.sub_conns:
+            by_shard.setdefault(old.id, []).append(ch)
+    for sid, chans in by_shard.items():
+        c.sub_acks[sid].append([_Quiet(), len(chans)])
+        c.sub_conns[sid].send_noreply(encode_command(b"SUNSUBSCRIBE", *chans))
+    flush_clients()

@@ -97,7 +97,7 @@ def test_regenerate_key(oss):
     with pytest.raises(redis.AuthenticationError):
         old.ping()
     old.close()
-    assert oss.events()[-1]["operation"] == "keys-regenerated"
+    assert [e["details"]["epoch"] for e in oss.events() if e["operation"] == "keys-regenerated"] == [epoch + 1]
 
 
 @pytest.mark.parametrize("policy", ["enterprise", "nocluster"])

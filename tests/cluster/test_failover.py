@@ -97,6 +97,53 @@ def test_old_primary_endpoint_answers_moved_after_failover(oss):
     assert buf == b"+OK\r\n-MOVED %d %s:%d\r\n" % (key_slot(key.encode()), new_node.ip.encode(), new_node.cluster_port)
 
 
+def test_shard_subscribers_of_a_moved_slot_get_sunsubscribe(oss):
+    """Redis Cluster tells a shard channel's subscribers when its slot leaves the node; after a failover
+    the slot's node changed, so the old node's proxy does the same (RESP2 array, RESP3 push), and the
+    client subscribes again where the slot went."""
+    t = oss.topology()
+    p = t.partitions[1]
+    node = t.node(t.shard(p.primary).node)
+    chan = next(f"c{i}" for i in range(10000) if t.partition_for_slot(key_slot(f"c{i}".encode())).id == p.id)
+    c = chan.encode()
+    with socket.create_connection((node.ip, node.cluster_port), timeout=10) as s2, \
+            socket.create_connection((node.ip, node.cluster_port), timeout=10) as s3:
+        s2.sendall(encode_command("AUTH", oss.access_key) + encode_command("SSUBSCRIBE", chan))
+        s3.sendall(encode_command("HELLO", "3", "AUTH", "default", oss.access_key) + encode_command("SSUBSCRIBE", chan))
+        expect2 = b"+OK\r\n*3\r\n$10\r\nssubscribe\r\n$%d\r\n%s\r\n:1\r\n" % (len(c), c)
+        assert _read_exactly(s2, len(expect2)) == expect2
+        hello = b""
+        while not hello.endswith(b">3\r\n$10\r\nssubscribe\r\n$%d\r\n%s\r\n:1\r\n" % (len(c), c)):
+            hello += s3.recv(4096)
+        oss.failover(partition=p.id)
+        gone = b"*3\r\n$12\r\nsunsubscribe\r\n$%d\r\n%s\r\n:0\r\n" % (len(c), c)
+        assert _read_exactly(s2, len(gone)) == gone
+        gone3 = b">3\r\n$12\r\nsunsubscribe\r\n$%d\r\n%s\r\n:0\r\n" % (len(c), c)
+        assert _read_exactly(s3, len(gone3)) == gone3
+        # nothing more arrives on the old node's connection: SPUBLISH reaches the new node's subscribers only
+        new = oss.topology()
+        new_node = new.node(new.shard(new.partition(p.id).primary).node)
+        with socket.create_connection((new_node.ip, new_node.cluster_port), timeout=10) as s4:
+            s4.sendall(encode_command("AUTH", oss.access_key) + encode_command("SSUBSCRIBE", chan))
+            assert _read_exactly(s4, len(expect2)) == expect2
+            oss.client().spublish(chan, "hi")
+            msg = b"*3\r\n$8\r\nsmessage\r\n$%d\r\n%s\r\n$2\r\nhi\r\n" % (len(c), c)
+            assert _read_exactly(s4, len(msg)) == msg
+        s2.settimeout(0.3)
+        with pytest.raises(socket.timeout):
+            s2.recv(100)
+    wait_until(lambda: converged(oss))
+
+
+def _read_exactly(s, n: int) -> bytes:
+    buf = b""
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        assert chunk, f"connection closed after {buf!r}"
+        buf += chunk
+    return buf
+
+
 def test_unplanned_failover_of_a_primary_shard(oss):
     r = oss.client()
     t = oss.topology()
