@@ -1,12 +1,17 @@
-"""The checks of drills, pure: which lost writes an unplanned failover accounts for
-(`drill.explain_losses`) and the unavailability window (`Workload.longest_gap`)."""
+"""The checks of drills and soaks, pure: which lost writes an unplanned failover accounts for
+(`drill.explain_losses`), the unavailability window (`Workload.longest_gap`), the fault sequence, and
+the process tracker of the soak."""
 from __future__ import annotations
 
 import datetime
+import random
+import subprocess
+import sys
 from array import array
 
 from amr_emulator.drill import UNREPLICATED_TAIL_S, Fault, LostWrite, Workload, Writer, explain_losses
 from amr_emulator.protocol.slots import key_slot
+from amr_emulator.soak import FAULTS, PidTracker, fault_sequence
 from amr_emulator.topology import plan
 
 T = 1_800_000_000.0   # a wall-clock time
@@ -88,3 +93,22 @@ def test_unavailability_window():
     assert (round(gap, 3), who) == (5.85, "b")
     # a restore is a second interval
     assert round(w.longest_gap([(T - 2, T - 1.5), (T + 0.25, T + 0.35)], T + 5.0)[0], 3) == 4.7
+
+
+def test_fault_sequence_is_seeded_and_covers_every_kind_each_round():
+    first = [k for _, k in zip(range(18), fault_sequence(random.Random(5)))]
+    assert first == [k for _, k in zip(range(18), fault_sequence(random.Random(5)))]
+    for r in range(3):
+        assert sorted(first[r * len(FAULTS):(r + 1) * len(FAULTS)]) == sorted(FAULTS)
+
+
+def test_pid_tracker_sees_a_live_process_and_not_a_dead_one():
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        tracker = PidTracker()
+        tracker.sample({"cache": {"controller_pid": proc.pid}, "nodes": []})
+        assert tracker.alive() == [f"controller (pid {proc.pid})"]
+    finally:
+        proc.kill()
+        proc.wait()
+    assert tracker.alive() == []
