@@ -504,9 +504,12 @@ def render_drill(result: dict) -> list[str]:
         lines.append(f"converged {result['converged_after_s']} s after the workload ended")
     else:
         lines.append(f"did not converge: {'; '.join(result['convergence_problems'])}")
+    for f in result["unplanned_failovers"]:
+        lines.append(f"unplanned failover at {f['at_s']}s: partition {f['partition']} ({f['reason']})"
+                     + ("" if f["after_operation"] else ", decided by the cache itself"))
     tail, other = result["lost_unreplicated_tail"], result["lost_unexplained"]
     lines.append(f"lost acknowledged writes: {result['lost_writes']}"
-                 + (f" ({len(tail)} the unreplicated tail of the unplanned failover, sent at most "
+                 + (f" ({len(tail)} the unreplicated tail of an unplanned failover, sent at most "
                     f"{max(w['sent_before_fault_ms'] for w in tail)} ms before it)" if tail else ""))
     for w in other:
         lines.append(f"  LOST {w['key']} (partition {w['partition']}), not explained by an unplanned failover")

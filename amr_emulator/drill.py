@@ -246,6 +246,7 @@ class Fault:
     lossless: bool = True
     acks_late: bool = False
     target: Any = None
+    facts: dict[str, Any] = field(default_factory=dict)   # what the operation chose (DrillContext.facts)
     result: Any = None
     settled: float = 0.0     # when the cache was seen converged again (0: not awaited)
 
@@ -256,42 +257,69 @@ def event_time(entry: dict[str, Any]) -> float:
     return datetime.datetime.fromisoformat(text).timestamp()
 
 
-def unplanned_failovers(events: list[dict[str, Any]]) -> list[tuple[float, int]]:
-    """(time, partition) of every committed unplanned failover in the event log."""
+@dataclass(frozen=True)
+class FailoverEvent:
+    at: float          # when the controller logged it (it copies the leader's events every 0.25-1 s)
+    partition: int
+    reason: str
+
+
+def failover_events(events: list[dict[str, Any]]) -> list[FailoverEvent]:
+    """Every committed unplanned failover in the event log."""
     out = []
     for e in events:
         d = e.get("details") or {}
         if e.get("operation") == "failover" and d.get("kind") == "unplanned" and d.get("committed", True):
-            out.append((event_time(e), int(d["partition"])))
+            out.append(FailoverEvent(event_time(e), int(d["partition"]), str(d.get("reason", ""))))
     return out
+
+
+def unplanned_failovers(events: list[dict[str, Any]]) -> list[tuple[float, int]]:
+    """(time, partition) of every committed unplanned failover in the event log."""
+    return [(e.at, e.partition) for e in failover_events(events)]
+
+
+def fault_of(event: FailoverEvent, faults: list[Fault]) -> Fault | None:
+    """The fault `event` followed: the latest fault started before it whose effects had not settled (a
+    second of slack for the event log's copy), if that fault may lose writes; else None (a failover the
+    cache decided by itself, say a shard that did not answer its pings in time on a loaded machine)."""
+    ordered = sorted(faults, key=lambda f: f.started)
+    for n, f in enumerate(ordered):
+        horizon = f.settled or (ordered[n + 1].started if n + 1 < len(ordered) else float("inf"))
+        if f.started <= event.at <= horizon + 1.0:
+            return None if f.lossless else f
+    return None
 
 
 def explain_losses(lost: list[LostWrite], faults: list[Fault], events: list[dict[str, Any]], topology: Topology,
                    tail_s: float = UNREPLICATED_TAIL_S) -> tuple[list[dict], list[dict]]:
     """Split lost writes into those an unplanned failover accounts for and the others.
 
-    A lost write is the unreplicated tail of fault F when: F is not lossless; the write's partition failed
-    over (unplanned, per the event log) after F started and before the cache settled from it (or the next
-    fault started); and the write was sent no earlier than `tail_s` before F and no later than F's end
-    (for a pause, than that failover: the resumed old primary answers what it had received)."""
-    failovers = unplanned_failovers(events)
-    ordered = sorted(faults, key=lambda f: f.started)
+    A lost write is the unreplicated tail of an unplanned failover of its partition (per the event log):
+    - one that followed fault F (F not lossless): when the write was sent no earlier than `tail_s` before F
+      and no later than F's end (for a pause, than that failover: the resumed old primary answers what it
+      had received);
+    - one the cache decided by itself (`fault_of` is None): when the write was sent at most the detection
+      and election times, the tail and the event log's delay before it (`spontaneous: True`)."""
+    timing = topology.timing
+    spontaneous_s = (max(timing["node_failure_detection_ms"], timing["shard_failure_detection_ms"])
+                     + timing["election_timeout_max_ms"]) / 1000 + tail_s + 1.0
+    moves = [(e, fault_of(e, faults)) for e in failover_events(events)]
     explained, unexplained = [], []
     for w in lost:
         partition = topology.partition_for_slot(key_slot(w.key.encode())).id
         entry = {"key": w.key, "partition": partition, "sent": w.sent, "acked": w.acked}
         why = None
-        for n, f in enumerate(ordered):
-            if f.lossless:
+        for e, f in moves:
+            if e.partition != partition:
                 continue
-            horizon = f.settled or (ordered[n + 1].started if n + 1 < len(ordered) else float("inf"))
-            moves = [at for at, p in failovers if p == partition and f.started <= at <= horizon + 1.0]
-            if not moves:
-                continue
-            upper = max(moves) if f.acks_late else f.ended
-            if f.started - tail_s <= w.sent <= upper:
+            if f is not None and f.started - tail_s <= w.sent <= (e.at if f.acks_late else f.ended):
                 why = {"fault": f.kind, "fault_at": f.started,
                        "sent_before_fault_ms": round((f.started - w.sent) * 1000, 1)}
+            elif f is None and e.at - spontaneous_s <= w.sent <= e.at:
+                why = {"fault": f"unplanned failover ({e.reason})", "fault_at": e.at, "spontaneous": True,
+                       "sent_before_fault_ms": round((e.at - w.sent) * 1000, 1)}
+            if why:
                 break
         (explained if why else unexplained).append({**entry, **(why or {})})
     return explained, unexplained
@@ -388,6 +416,7 @@ class Operation:
         fault.result = self.perform(ctx)
         fault.ended = time.time()
         fault.target = ctx.facts.get("target")
+        fault.facts = dict(ctx.facts)
         return fault
 
 
@@ -431,11 +460,13 @@ def partition_tags(topology: Topology, count: int) -> list[str]:
 def run_drill(api: Api, kind: str, make_client: Callable[[], Any], clients: int = 4, duration: float = 10.0,
               log: Callable[[str], None] = lambda s: None, converge_timeout: float = 120.0) -> dict[str, Any]:
     """`api(method, path, body)`: the management API of the cache; `make_client()`: a new redis-py client.
-    The operation happens at a third of the duration (its restore, if any, at two thirds); afterwards the
-    drill waits for the cache to converge, then reads every acknowledged write back."""
+    Once the cache has converged, the workload starts; the operation happens at a third of the duration
+    (its restore, if any, at two thirds); afterwards the drill waits for the cache to converge again, then
+    reads every acknowledged write back."""
     if kind not in OPERATIONS:
         raise ValueError(f"unknown drill {kind!r} (one of {', '.join(DRILLS)})")
     op = OPERATIONS[kind]
+    wait_converged(api, converge_timeout)      # a drill starts from the steady state
     ctx = DrillContext(api, Topology.from_dict(api("GET", "/topology")))
     tags = partition_tags(ctx.topology, clients)
     run = f"{time.time():.0f}"
@@ -465,7 +496,11 @@ def run_drill(api: Api, kind: str, make_client: Callable[[], Any], clients: int 
         converged_after, problems = None, [str(e)]
     fault.settled = time.time()
     lost = workload.lost(make_client)
-    explained, unexplained = explain_losses(lost, faults, api("GET", "/events"), ctx.topology)
+    events = api("GET", "/events")
+    explained, unexplained = explain_losses(lost, faults, events, ctx.topology)
+    failovers = [{"at_s": round(e.at - t0, 2), "partition": e.partition, "reason": e.reason,
+                  "after_operation": fault_of(e, faults) is not None}
+                 for e in failover_events(events) if e.at >= t0]
     seconds = max(1, int(end - t0 + 0.999))
     ops, errs = workload.per_second(seconds)
     window, who = workload.longest_gap(intervals, end)
@@ -475,5 +510,6 @@ def run_drill(api: Api, kind: str, make_client: Callable[[], Any], clients: int 
             "error_kinds_per_second": errs, "error_kinds": workload.error_kinds(),
             "acknowledged_writes": workload.acknowledged(), "unavailability_ms": round(window * 1000, 1),
             "unavailable_writer": who, "converged_after_s": converged_after, "convergence_problems": problems,
+            "unplanned_failovers": failovers,
             "lost_writes": len(lost), "lost_unreplicated_tail": explained, "lost_unexplained": unexplained,
             "lost_examples": [w.key for w in lost[:10]]}

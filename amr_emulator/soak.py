@@ -17,14 +17,15 @@ import random
 import time
 from typing import Any, Callable, Iterator
 
-from amr_emulator.drill import (DrillContext, Fault, Operation, Workload, Writer, explain_losses, wait_converged,
-                                unplanned_failovers)
+from amr_emulator.drill import (DrillContext, FailoverEvent, Fault, Operation, Workload, Writer, explain_losses,
+                                failover_events, fault_of, wait_converged)
 from amr_emulator.topology import Topology
 
 
 def _choose(ctx: DrillContext, what: str, choices: list[int]) -> int:
     target = ctx.rng.choice(sorted(choices))
     ctx.facts["target"] = f"{what} {target}"
+    ctx.facts[what] = target
     return target
 
 
@@ -190,25 +191,49 @@ def soak(*, policy: str = "oss", seed: int = 1, faults: int | None = None, minut
             and topology.shard(p.primary).role == "primary" for p in topology.partitions)
     report["leaked"] = tracker.alive()
     report["processes_seen"] = len(tracker.seen)
-    failovers = unplanned_failovers(events)
+    failovers = failover_events(events)
     for f in done:
-        moved = sorted({p for at, p in failovers if f.started <= at <= f.settled})
-        if f.lossless and moved:
-            report["problems"].append(f"{f.kind} ({f.target}) caused unplanned failovers of partitions {moved}")
+        moved = [e for e in failovers if f.started <= e.at <= f.settled]
+        caused = [e for e in moved if f.lossless and _caused(f, e, topology)]
+        if caused:
+            report["problems"].append(f"{f.kind} ({f.target}) caused unplanned failovers: "
+                                      + "; ".join(f"partition {e.partition} ({e.reason})" for e in caused))
         report["faults"].append({"kind": f.kind, "target": f.target, "at_s": round(f.started - workload.t0, 2),
                                  "settled_after_s": round(f.settled - f.started, 2),
-                                 "unplanned_failovers": moved})
+                                 "unplanned_failovers": sorted({e.partition for e in moved})})
+    # failovers the cache decided by itself (on a loaded machine a shard may miss its pings' deadline)
+    report["spontaneous_failovers"] = [f"{e.at - workload.t0:.1f}s partition {e.partition} ({e.reason})"
+                                       for e in failovers if fault_of(e, done) is None
+                                       and not any(_caused(f, e, topology) for f in done if f.lossless
+                                                   and f.started <= e.at <= f.settled)]
     report.update({
         "duration_s": round(time.monotonic() - began, 1),
         "acknowledged_writes": workload.acknowledged(),
         "error_kinds": workload.error_kinds(),
         "lost_writes": len(lost),
         "lost_unreplicated_tail": len(explained),
-        "lost_tail_max_ms": max((w["sent_before_fault_ms"] for w in explained), default=None),
+        "lost_tail_max_ms": max((w["sent_before_fault_ms"] for w in explained if not w.get("spontaneous")),
+                                default=None),
+        "lost_in_spontaneous_failovers": sum(1 for w in explained if w.get("spontaneous")),
         "lost_tail_examples": explained[:20],
         "lost_unexplained": unexplained,
     })
     return report
+
+
+def _caused(f: Fault, e: FailoverEvent, topology: Topology) -> bool:
+    """Whether lossless fault `f` is the cause of unplanned failover `e`: a failover of the partition a
+    planned failover moved, or of a primary on the node a short pause froze."""
+    if f.kind == "planned-failover":
+        return e.partition == f.facts.get("partition")
+    node = f.facts.get("node")
+    if node is None:
+        return False
+    if e.reason == f"node {node} unreachable":
+        return True
+    words = e.reason.split()
+    return len(words) >= 2 and words[0] == "shard" and words[1].isdigit() and \
+        any(s.id == int(words[1]) and s.node == node for s in topology.shards)
 
 
 def render(report: dict[str, Any]) -> list[str]:
@@ -229,6 +254,10 @@ def render(report: dict[str, Any]) -> list[str]:
                  f"the unreplicated tail of an unplanned failover"
                  + (f", sent at most {report['lost_tail_max_ms']} ms before it" if report['lost_tail_max_ms']
                     is not None else "") + ")")
+    if report["lost_in_spontaneous_failovers"]:
+        lines.append(f"  of which {report['lost_in_spontaneous_failovers']} in failovers the cache decided itself")
+    for e in report["spontaneous_failovers"]:
+        lines.append(f"  unplanned failover not caused by a fault: {e}")
     for w in report["lost_unexplained"][:20]:
         lines.append(f"  LOST {w['key']} (partition {w['partition']}): not explained by an unplanned failover")
     lines.append(f"  topology epoch {report.get('topology_epoch')}, one primary per partition: "

@@ -50,13 +50,23 @@ def test_the_unreplicated_tail_of_a_kill_is_explained_and_nothing_else():
 def test_a_lossless_fault_explains_nothing():
     t = topo()
     k1 = key_in(t, 1)
-    planned = Fault("planned-failover", T, T + 0.05, lossless=True)
+    planned = Fault("planned-failover", T, T + 0.05, lossless=True, settled=T + 0.2)
     _, unexplained = explain_losses([LostWrite(k1, T - 0.01, T)], [planned],
                                     [failover_event(T + 0.03, 1, kind="planned")], t)
     assert len(unexplained) == 1
-    # an unplanned failover during a lossless fault does not excuse it either
-    _, unexplained = explain_losses([LostWrite(k1, T - 0.01, T)], [planned], [failover_event(T + 0.03, 1)], t)
-    assert len(unexplained) == 1
+
+
+def test_a_failover_the_cache_decided_itself_explains_its_own_tail():
+    """An unplanned failover no fault caused (a shard missed its pings on a loaded machine): writes sent
+    within the detection, election and tail times before it are its tail, flagged `spontaneous`."""
+    t = topo()
+    k1 = key_in(t, 1)
+    window = (1000 + 600) / 1000 + UNREPLICATED_TAIL_S + 1.0     # fast profile
+    planned = Fault("planned-failover", T, T + 0.05, lossless=True, settled=T + 0.2)
+    lost = [LostWrite(k1, T + 5 - window + 0.1, T), LostWrite(k1, T + 5 - window - 0.1, T)]
+    explained, unexplained = explain_losses(lost, [planned], [failover_event(T + 5, 1)], t)
+    assert [w["sent"] for w in explained] == [T + 5 - window + 0.1] and explained[0]["spontaneous"]
+    assert [w["sent"] for w in unexplained] == [T + 5 - window - 0.1]
 
 
 def test_a_paused_primary_may_acknowledge_until_the_failover():
@@ -64,14 +74,10 @@ def test_a_paused_primary_may_acknowledge_until_the_failover():
     k2 = key_in(t, 2)
     pause = Fault("pause-long", T, T + 0.01, lossless=False, acks_late=True, settled=T + 4)
     events = [failover_event(T + 1.3, 2)]
-    lost = [LostWrite(k2, T + 0.5, T + 2.0), LostWrite(k2, T + 1.4, T + 2.0)]
+    lost = [LostWrite(k2, T + 0.5, T + 2.0), LostWrite(k2, T + 1.4, T + 2.0), LostWrite(k2, T - 0.6, T)]
     explained, unexplained = explain_losses(lost, [pause], events, t)
-    assert [w["sent"] for w in explained] == [T + 0.5]
-    assert [w["sent"] for w in unexplained] == [T + 1.4]
-    # a failover after the cache settled from the pause belongs to something else
-    late = Fault("pause-long", T, T + 0.01, lossless=False, acks_late=True, settled=T + 0.2)
-    _, unexplained = explain_losses(lost[:1], [late], events, t)
-    assert len(unexplained) == 1
+    assert [w["sent"] for w in explained] == [T + 0.5] and not explained[0].get("spontaneous")
+    assert [w["sent"] for w in unexplained] == [T + 1.4, T - 0.6]
 
 
 def _writer(prefix: str, acks: list[float]) -> Writer:
@@ -112,3 +118,19 @@ def test_pid_tracker_sees_a_live_process_and_not_a_dead_one():
         proc.kill()
         proc.wait()
     assert tracker.alive() == []
+
+
+def test_which_unplanned_failover_a_lossless_fault_caused():
+    from amr_emulator.drill import FailoverEvent
+    from amr_emulator.soak import _caused
+    t = topo()
+    on_1 = next(s.id for s in t.shards if s.node == 1)
+    on_2 = next(s.id for s in t.shards if s.node == 2)
+    pause = Fault("pause-short", T, T, facts={"node": 1})
+    assert _caused(pause, FailoverEvent(T, 0, "node 1 unreachable"), t)
+    assert _caused(pause, FailoverEvent(T, 0, f"shard {on_1} failed"), t)
+    assert not _caused(pause, FailoverEvent(T, 0, f"shard {on_2} failed"), t)
+    assert not _caused(pause, FailoverEvent(T, 0, "node 2 unreachable"), t)
+    planned = Fault("planned-failover", T, T, facts={"partition": 2})
+    assert _caused(planned, FailoverEvent(T, 2, "shard 5 failed"), t)
+    assert not _caused(planned, FailoverEvent(T, 1, "shard 4 failed"), t)
