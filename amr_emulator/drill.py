@@ -237,9 +237,9 @@ class LostWrite:
 class Fault:
     """An operation done to the cache under the workload, with wall-clock times: `started` before the
     request, `ended` when it returned. `lossless`: nothing acknowledged may be lost (a planned operation,
-    a pause shorter than the detection time). `acks_late`: the old
-    primary may still acknowledge writes it received before the failure after `ended` (a paused node
-    resumes before it hears of its demotion), so its tail reaches to the failover."""
+    a pause shorter than the detection time). `acks_late`: the old primary may still acknowledge writes it
+    received before the failure after `ended` (a paused node resumes before it hears of its demotion), so
+    its tail reaches to the failover."""
     kind: str
     started: float
     ended: float = 0.0
@@ -279,16 +279,19 @@ def unplanned_failovers(events: list[dict[str, Any]]) -> list[tuple[float, int]]
     return [(e.at, e.partition) for e in failover_events(events)]
 
 
-def fault_of(event: FailoverEvent, faults: list[Fault]) -> Fault | None:
-    """The fault `event` followed: the latest fault started before it whose effects had not settled (a
-    second of slack for the event log's copy), if that fault may lose writes; else None (a failover the
-    cache decided by itself, say a shard that did not answer its pings in time on a loaded machine)."""
-    ordered = sorted(faults, key=lambda f: f.started)
-    for n, f in enumerate(ordered):
-        horizon = f.settled or (ordered[n + 1].started if n + 1 < len(ordered) else float("inf"))
-        if f.started <= event.at <= horizon + 1.0:
-            return None if f.lossless else f
-    return None
+def fault_of(event: FailoverEvent, faults: list[Fault], slack_s: float = 1.0) -> Fault | None:
+    """The fault `event` followed: the latest fault started before it, if its effects had not settled
+    before the event (`slack_s` for the event log's copy delay) and it may lose writes; else None (a
+    failover the cache decided by itself, say a shard that did not answer its pings in time on a loaded
+    machine). Faults must not overlap, and the event log must have caught up with a fault before the
+    next one starts (`wait_events`)."""
+    before = [f for f in faults if f.started <= event.at]
+    if not before:
+        return None
+    f = max(before, key=lambda f: f.started)
+    if f.lossless or (f.settled and event.at > f.settled + slack_s):
+        return None
+    return f
 
 
 def explain_losses(lost: list[LostWrite], faults: list[Fault], events: list[dict[str, Any]], topology: Topology,
@@ -370,6 +373,20 @@ def convergence_problems(api: Api) -> list[str]:
             if role != "slave" or link != "up":
                 problems.append(f"partition {p.id}: replica shard {rid} says {role}, link {link}")
     return problems
+
+
+def wait_events(api: Api, timeout: float = 5.0, interval: float = 0.05) -> bool:
+    """Until the cache's event log has caught up with its topology (the controller copies what the nodes'
+    leader did a moment later): an event names the topology's epoch. False after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        epoch = api("GET", "/topology")["epoch"]
+        logged = [e["details"].get("epoch") for e in api("GET", "/events") if isinstance(e.get("details"), dict)]
+        if epoch <= 1 or epoch in logged:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval)
 
 
 def wait_converged(api: Api, timeout: float = 60.0, interval: float = 0.1) -> float:
@@ -495,6 +512,7 @@ def run_drill(api: Api, kind: str, make_client: Callable[[], Any], clients: int 
     except TimeoutError as e:
         converged_after, problems = None, [str(e)]
     fault.settled = time.time()
+    wait_events(api)
     lost = workload.lost(make_client)
     events = api("GET", "/events")
     explained, unexplained = explain_losses(lost, faults, events, ctx.topology)

@@ -18,7 +18,7 @@ import time
 from typing import Any, Callable, Iterator
 
 from amr_emulator.drill import (DrillContext, FailoverEvent, Fault, Operation, Workload, Writer, explain_losses,
-                                failover_events, fault_of, wait_converged)
+                                failover_events, fault_of, wait_converged, wait_events)
 from amr_emulator.topology import Topology
 
 
@@ -111,6 +111,7 @@ class PidTracker:
 
     def __init__(self):
         self.seen: dict[int, tuple[str, str | None]] = {}   # pid -> (what, start time)
+        self.groups: dict[int, str] = {}   # the nodes' process groups (a node's shards are in its group)
 
     def add(self, pid: int | None, what: str) -> None:
         if pid and pid not in self.seen:
@@ -120,6 +121,8 @@ class PidTracker:
         self.add((status.get("cache") or {}).get("controller_pid"), "controller")
         for n in status.get("nodes", []):
             self.add(n.get("pid"), f"node {n['id']}")
+            if n.get("pid"):
+                self.groups[n["pid"]] = f"node {n['id']}"
             for s in (n.get("status") or {}).get("shards", []):
                 self.add(s.get("pid"), f"shard {s['id']}")
 
@@ -129,6 +132,14 @@ class PidTracker:
         for pid, (what, started) in sorted(self.seen.items()):
             if _alive(pid) and (started is None or _start_time(pid) == started):
                 out.append(f"{what} (pid {pid})")
+        for pgid, what in sorted(self.groups.items()):
+            try:
+                os.killpg(pgid, 0)
+            except ProcessLookupError:
+                continue
+            except PermissionError:
+                pass
+            out.append(f"a process in the group of {what} (pgid {pgid})")
         return out
 
 
@@ -161,12 +172,20 @@ def soak(*, policy: str = "oss", seed: int = 1, faults: int | None = None, minut
             while (faults is None or len(done) < faults) and (deadline is None or time.monotonic() < deadline):
                 kind = next(kinds)
                 ctx = DrillContext(api, Topology.from_dict(api("GET", "/topology")), rng)
-                fault = FAULTS[kind].run(kind, ctx)
+                try:
+                    fault = FAULTS[kind].run(kind, ctx)
+                except Exception as e:  # noqa: BLE001 - the management API refused it: a finding
+                    report["problems"].append(f"{kind} ({ctx.facts.get('target')}) failed: {e}")
+                    log(f"{time.time() - workload.t0:7.1f}s  {kind:<16} {ctx.facts.get('target')!s:<12} failed: {e}")
+                    break
                 done.append(fault)
                 try:
                     took = wait_converged(api, converge_timeout)
                     tracker.sample(cache.status())
                     workload.wait_progress(20, timeout=converge_timeout)
+                    if not wait_events(api):
+                        report["problems"].append(f"after {kind} ({fault.target}): the event log names no "
+                                                  "event of the topology's epoch")
                 except (TimeoutError, RuntimeError) as e:
                     report["problems"].append(f"after {kind} ({fault.target}): {e}")
                     log(f"{fault.started - workload.t0:7.1f}s  {kind:<16} {fault.target:<12} {e}")

@@ -134,3 +134,14 @@ def test_which_unplanned_failover_a_lossless_fault_caused():
     planned = Fault("planned-failover", T, T, facts={"partition": 2})
     assert _caused(planned, FailoverEvent(T, 2, "shard 5 failed"), t)
     assert not _caused(planned, FailoverEvent(T, 1, "shard 4 failed"), t)
+
+
+def test_a_failover_belongs_to_the_latest_fault_before_it():
+    from amr_emulator.drill import FailoverEvent, fault_of
+    planned = Fault("planned-failover", T, T + 0.1, lossless=True, settled=T + 0.2)
+    kill = Fault("kill-shard", T + 0.3, T + 0.31, lossless=False, settled=T + 1.5)
+    assert fault_of(FailoverEvent(T + 0.5, 0, "shard 0 failed"), [planned, kill]) is kill
+    assert fault_of(FailoverEvent(T + 0.25, 0, "shard 0 failed"), [planned, kill]) is None   # during the planned one
+    assert fault_of(FailoverEvent(T + 2.0, 0, "shard 0 failed"), [planned, kill]) is kill    # the log's delay
+    assert fault_of(FailoverEvent(T + 2.6, 0, "shard 0 failed"), [planned, kill]) is None    # long after it settled
+    assert fault_of(FailoverEvent(T - 1, 0, "shard 0 failed"), [planned, kill]) is None
