@@ -490,6 +490,14 @@ def heal(name, as_json):
     _print_result(r, as_json, f"healed: nodes {', '.join(map(str, r['healed']))}")
 
 
+def _around(before_ms: list[float]) -> str:
+    """Where writes were sent relative to a failure, from their `sent_before_fault_ms`."""
+    def one(ms: float) -> str:
+        return f"{ms:g} ms before" if ms >= 0 else f"{-ms:g} ms after"
+    lo, hi = min(before_ms), max(before_ms)
+    return f"{one(hi)} it started" if lo == hi else f"from {one(hi)} to {one(lo)} it started"
+
+
 def render_drill(result: dict) -> list[str]:
     """A drill's result as `amr-emulator drill` prints it."""
     lines = ["second  ops     errors"]
@@ -509,8 +517,8 @@ def render_drill(result: dict) -> list[str]:
                      + ("" if f["after_operation"] else ", decided by the cache itself"))
     tail, other = result["lost_unreplicated_tail"], result["lost_unexplained"]
     lines.append(f"lost acknowledged writes: {result['lost_writes']}"
-                 + (f" ({len(tail)} the unreplicated tail of an unplanned failover, sent at most "
-                    f"{max(w['sent_before_fault_ms'] for w in tail)} ms before it)" if tail else ""))
+                 + (f" ({len(tail)} the unreplicated tail of an unplanned failover, sent "
+                    f"{_around([w['sent_before_fault_ms'] for w in tail])})" if tail else ""))
     for w in other:
         lines.append(f"  LOST {w['key']} (partition {w['partition']}), not explained by an unplanned failover")
     return lines

@@ -271,8 +271,8 @@ def render(report: dict[str, Any]) -> list[str]:
     lines.append(f"  acknowledged writes: {report['acknowledged_writes']}; errors: {errors}")
     lines.append(f"  lost acknowledged writes: {report['lost_writes']} ({report['lost_unreplicated_tail']} in "
                  f"the unreplicated tail of an unplanned failover"
-                 + (f", sent at most {report['lost_tail_max_ms']} ms before it" if report['lost_tail_max_ms']
-                    is not None else "") + ")")
+                 + (f", sent at most {report['lost_tail_max_ms']} ms before the fault started"
+                    if report['lost_tail_max_ms'] is not None else "") + ")")
     if report["lost_in_spontaneous_failovers"]:
         lines.append(f"  of which {report['lost_in_spontaneous_failovers']} in failovers the cache decided itself")
     for e in report["spontaneous_failovers"]:
