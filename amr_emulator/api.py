@@ -227,8 +227,10 @@ class Cache:
         return self._api("POST", f"/zones/{zone}/up")
 
     def drill(self, kind: str = "planned-failover", *, clients: int = 4, duration: float = 10.0) -> dict[str, Any]:
-        """Run a redis-py write workload during `kind` (planned-failover, unplanned-failover, kill-node):
-        per-second ops and errors, the unavailability window, lost acknowledged writes."""
+        """Run a redis-py write workload during `kind` (planned-failover, unplanned-failover, kill-node,
+        zone-down; amr_emulator.drill.DRILLS): per-second ops and errors, the unavailability window, the
+        cache's convergence, lost acknowledged writes (split into the unreplicated tail of an unplanned
+        failover and the unexplained)."""
         from amr_emulator.drill import run_drill
         return run_drill(self._api, kind, self.client, clients, duration)
 

@@ -10,6 +10,7 @@ import sys
 import click
 
 from amr_emulator.config import EVICTION_POLICIES, CacheSpec, SpecError, parse_size, running_caches
+from amr_emulator.drill import DRILLS
 from amr_emulator.topology import POLICIES, TIMING_PROFILES
 
 # AMR's own spellings (ARM/CLI values) accepted next to ours
@@ -515,15 +516,49 @@ def heal(name, as_json):
     _print_result(r, as_json, f"healed: nodes {', '.join(map(str, r['healed']))}")
 
 
+def _around(before_ms: list[float]) -> str:
+    """Where writes were sent relative to a failure, from their `sent_before_fault_ms`."""
+    def one(ms: float) -> str:
+        return f"{ms:g} ms before" if ms >= 0 else f"{-ms:g} ms after"
+    lo, hi = min(before_ms), max(before_ms)
+    return f"{one(hi)} it started" if lo == hi else f"from {one(hi)} to {one(lo)} it started"
+
+
+def render_drill(result: dict) -> list[str]:
+    """A drill's result as `amr-emulator drill` prints it."""
+    lines = ["second  ops     errors"]
+    for i, (o, e) in enumerate(zip(result["ops_per_second"], result["error_kinds_per_second"])):
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(e.items()))
+        lines.append(f"{i:>6}  {o:<6}  {sum(e.values()) or ''}{f'  ({kinds})' if kinds else ''}".rstrip())
+    kinds = ", ".join(f"{k} {n}" for k, n in sorted(result["error_kinds"].items())) or "none"
+    lines.append(f"acknowledged writes: {result['acknowledged_writes']}; errors: {kinds}")
+    lines.append(f"unavailability window: {result['unavailability_ms']} ms (the longest time a client had no "
+                 "write acknowledged after the operation)")
+    if result["converged_after_s"] is not None:
+        lines.append(f"converged {result['converged_after_s']} s after the workload ended")
+    else:
+        lines.append(f"did not converge: {'; '.join(result['convergence_problems'])}")
+    for f in result["unplanned_failovers"]:
+        lines.append(f"unplanned failover at {f['at_s']}s: partition {f['partition']} ({f['reason']})"
+                     + ("" if f["after_operation"] else ", decided by the cache itself"))
+    tail, other = result["lost_unreplicated_tail"], result["lost_unexplained"]
+    lines.append(f"lost acknowledged writes: {result['lost_writes']}"
+                 + (f" ({len(tail)} the unreplicated tail of an unplanned failover, sent "
+                    f"{_around([w['sent_before_fault_ms'] for w in tail])})" if tail else ""))
+    for w in other:
+        lines.append(f"  LOST {w['key']} (partition {w['partition']}), not explained by an unplanned failover")
+    return lines
+
+
 @main.command()
-@click.argument("kind", type=click.Choice(["planned-failover", "unplanned-failover", "kill-node"]))
+@click.argument("kind", type=click.Choice(list(DRILLS)))
 @click.option("--name", default=None, help="The cache (default: the only running one).")
 @click.option("--clients", default=4, show_default=True, type=click.IntRange(1, 64), help="redis-py clients writing.")
 @click.option("--duration", default="10s", callback=_duration, show_default=True, help="Length of the drill.")
 @click.option("--json", "as_json", is_flag=True)
 def drill(kind, name, clients, duration, as_json):
-    """Run a write workload during a failover: per-second ops and errors, the unavailability window, and
-    a check that every acknowledged write is still there."""
+    """Run a write workload during an operation (a failover, a node or zone lost): per-second ops and
+    errors, the unavailability window, and a check that every acknowledged write is still there."""
     import redis
     from amr_emulator.drill import run_drill
     state = _find(name)
@@ -535,17 +570,18 @@ def drill(kind, name, clients, duration, as_json):
         if state.get("policy") == "oss":
             return redis.RedisCluster(host=host, port=port, password=password)
         return redis.Redis(host=host, port=port, password=password)
-    result = run_drill(lambda m, p, b=None: _api(state, m, p, b), kind, make_client, clients, duration,
-                       log=(lambda s: None) if as_json else click.echo)
+    try:
+        result = run_drill(lambda m, p, b=None: _api(state, m, p, b), kind, make_client, clients, duration,
+                           log=(lambda s: None) if as_json else click.echo)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from None
     if as_json:
         click.echo(json.dumps(result, indent=2))
-        return
-    click.echo("second  ops     errors")
-    for i, (o, e) in enumerate(zip(result["ops_per_second"], result["errors_per_second"])):
-        click.echo(f"{i:>6}  {o:<6}  {e}")
-    click.echo(f"acknowledged writes: {result['acknowledged_writes']}; errors: {result['error_kinds'] or 'none'}")
-    click.echo(f"unavailability window: {result['unavailability_ms']} ms")
-    click.echo(f"lost acknowledged writes: {result['lost_writes']}")
+    else:
+        for line in render_drill(result):
+            click.echo(line)
+    if result["lost_unexplained"] or result["convergence_problems"]:
+        sys.exit(1)
 
 
 if __name__ == "__main__":
