@@ -163,8 +163,8 @@ class Cache:
     def ready_after(self) -> float:
         return self._need()["ready_after_s"]
 
-    def _api(self, method: str, path: str, body: Any = None) -> Any:
-        return request(self.management_url, method, f"/caches/{self.name}{path}", body)
+    def _api(self, method: str, path: str, body: Any = None, timeout: float = 30.0) -> Any:
+        return request(self.management_url, method, f"/caches/{self.name}{path}", body, timeout=timeout)
 
     def topology(self) -> Topology:
         return Topology.from_dict(self._api("GET", "/topology"))
@@ -199,8 +199,7 @@ class Cache:
     def patch(self, version: str | None = None) -> dict[str, Any]:
         """Patch the cache as AMR does (new nodes, leader moved to one, old nodes drained one by one and
         removed); returns when done: the new version, the migrations, the seconds it took."""
-        return request(self.management_url, "POST", f"/caches/{self.name}/patch", {"version": version},
-                       timeout=600.0)
+        return self._api("POST", "/patch", {"version": version}, timeout=600.0)
 
     def kill_node(self, node: int, *, keep_down: bool = False) -> dict[str, Any]:
         """SIGKILL of the node's process group (a lost VM); restarted after the node restart delay

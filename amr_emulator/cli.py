@@ -568,10 +568,12 @@ def drill(kind, name, clients, duration, as_json):
 
     def make_client():
         if state.get("policy") == "oss":
-            return redis.RedisCluster(host=host, port=port, password=password)
+            # the endpoint stays a startup node: a patch replaces every node the client discovered
+            return redis.RedisCluster(host=host, port=port, password=password, dynamic_startup_nodes=False)
         return redis.Redis(host=host, port=port, password=password)
     try:
-        result = run_drill(lambda m, p, b=None: _api(state, m, p, b), kind, make_client, clients, duration,
+        result = run_drill(lambda m, p, b=None, timeout=30.0: _api(state, m, p, b, timeout=timeout), kind,
+                           make_client, clients, duration,
                            log=(lambda s: None) if as_json else click.echo)
     except ValueError as e:
         raise click.ClickException(str(e)) from None

@@ -25,7 +25,7 @@ from typing import Any, Callable
 from amr_emulator.protocol.slots import key_slot
 from amr_emulator.topology import Topology
 
-Api = Callable[..., Any]   # api(method, path, body=None) -> the management API's JSON answer
+Api = Callable[..., Any]   # api(method, path, body=None, timeout=30.0) -> the management API's JSON answer
 
 #: How long before a failure an acknowledged write may have been sent and still be missing afterwards:
 #: replication is asynchronous, so the replica promoted by an unplanned failover may lack the primary's
@@ -355,6 +355,8 @@ def convergence_problems(api: Api) -> list[str]:
     t = Topology.from_dict(st["topology"])
     for n in st["nodes"]:
         s = n.get("status") or {}
+        if n.get("state") == "removed":   # patching replaced it
+            continue
         if n.get("state") != "up" or not n.get("running"):
             problems.append(f"node {n['id']}: {n.get('state')}, running={n.get('running')}")
         elif s.get("epoch") != t.epoch:
@@ -458,6 +460,8 @@ OPERATIONS: dict[str, Operation] = {
         help="SIGKILL of partition 0's primary shard"),
     "kill-node": Operation(lambda ctx: ctx.api("POST", f"/nodes/{_victim_node(ctx)}/kill", {}), lossless=False,
                            help="SIGKILL of the node holding partition 0's primary (restarted after the delay)"),
+    "patch": Operation(lambda ctx: ctx.api("POST", "/patch", {}, timeout=600.0),
+                       help="patching: every node replaced by a new one (leader moved, shards migrated)"),
     "zone-down": Operation(_zone_down, lambda ctx: ctx.api("POST", f"/zones/{ctx.facts['zone']}/up"),
                            lossless=False, help="every node of partition 0's primary's zone down, up again "
                                                "at two thirds"),

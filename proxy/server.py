@@ -117,7 +117,9 @@ class ProxyServer:
             return
         newest = t
         for other in await asyncio.gather(*(one(n) for n in others)):
-            if other is not None and other.name == t.name and other.epoch > newest.epoch:
+            # (a node patching adds holds the topology that names it, before the others store it)
+            if other is not None and other.name == t.name and other.epoch > newest.epoch and \
+                    any(n.id == self.node_id for n in other.nodes):
                 newest = other
         if newest is not t:
             log.warning("node %d: adopting topology epoch %d from its peers", self.node_id, newest.epoch)

@@ -156,7 +156,16 @@ class Patching:
             await self._start_process(n, proposed)
         await self._wait_nodes_ready(new_nodes)
         try:
-            await self._leader_call("AMR.PROPOSE", str(t.epoch), proposed.to_json())
+            for attempt in range(5):
+                try:
+                    await self._leader_call("AMR.PROPOSE", str(t.epoch), proposed.to_json())
+                    break
+                except HttpError as e:
+                    if "stale proposal" not in e.message or attempt == 4:
+                        raise
+                # the topology moved on meanwhile (a failover): add the nodes to the newer one
+                t = await self.current_topology()
+                proposed = t.replace(nodes=t.nodes + new_nodes).bump()
         except HttpError as e:
             for n in new_nodes:   # not part of the cluster: gone again
                 proc = self.nodes.pop(n.id)

@@ -38,6 +38,20 @@ def test_zone_down_drill(policy):
         assert "zone-down" in ops and "zone-up" in ops
 
 
+def test_patch_drill_loses_nothing():
+    """The patch drill with RedisCluster clients: every node replaced under the workload, nothing lost."""
+    with Cache(policy="oss", timing="fast") as cache:
+        wait_until(lambda: converged(cache))
+        before = cache.topology()
+        result = cache.drill("patch", clients=3, duration=3.0)
+        assert result["operation"]["version"] == "7.4.1"
+        assert result["acknowledged_writes"] > 0
+        assert result["lost_writes"] == 0 and result["lost_unexplained"] == []
+        assert result["convergence_problems"] == []
+        after = cache.topology()
+        assert {n.id for n in after.nodes if n.state == "up"}.isdisjoint(n.id for n in before.nodes)
+
+
 def test_zone_down_drill_needs_zones():
     with Cache(policy="nocluster", timing="fast") as cache:
         with pytest.raises(ValueError, match="needs a cache with zones"):
