@@ -174,7 +174,7 @@ def cluster_command(router, argv: list):
         return key_slot(argv[2])
     if sub in (b"replicas", b"slaves") and argc == 3:
         if argv[2].decode("latin-1") not in router.node_ids.values():
-            raise RespError("ERR Unknown node %s" % argv[2].decode("latin-1"))
+            raise RespError(errors.cluster_unknown_node(argv[2]))
         return []
     if sub == b"links" and argc == 2:
         return []

@@ -616,5 +616,52 @@ def exec_acl_changed(reason: str) -> str:
             "This command is no longer allowed for the following reason: " + reason)
 
 
+# --- cluster (cluster.c: what the proxy answers on the OSS policy) ---
+CLUSTERDOWN_UNSERVED = "CLUSTERDOWN Hash slot not served"
+CLUSTER_DISABLED = "ERR This instance has cluster support disabled"
+CLUSTER_INVALID_SLOT = "ERR Invalid slot"
+
+
+def moved(slot: int, addr: str) -> str:
+    return "MOVED %d %s" % (slot, addr)
+
+
+def cluster_unknown_node(name: bytes) -> str:
+    return "ERR Unknown node %s" % name.decode("latin-1")
+
+
 # --- the proxy's own (AMR's proxy; Redis has no such case) ---
 PROXY_NOT_IN_MULTI = "ERR Command not allowed inside a transaction"
+SHARD_UNAVAILABLE = "ERR shard unavailable (connection to the shard was lost)"
+MERGE_FAILED = "ERR internal error merging the shards' replies"
+# the internal AMR.* commands between proxies (and the controller's witness)
+UNREACHABLE = "ERR unreachable (this node is partitioned from the others)"
+NOT_QUORUM_MEMBER = "ERR not a quorum member yet"
+INVALID_QUORUM_MESSAGE = "ERR invalid quorum message"
+INVALID_LATENCY = "ERR invalid latency"
+INVALID_PARTITION = "ERR invalid partition"
+INVALID_NODE = "ERR invalid node"
+INVALID_TERM = "ERR invalid term"
+WITNESS_UNKNOWN_COMMAND = "ERR unknown command"
+
+
+def proxy_internal_error(command_name: str) -> str:
+    """A Python exception in the proxy (a bug of ours): it serves on."""
+    return "ERR internal error in the proxy processing '%s'" % command_name
+
+
+def invalid_topology(detail: str) -> str:
+    return "ERR invalid topology: %s" % detail
+
+
+def stale_topology(epoch: int, current: int) -> str:
+    return "ERR stale topology epoch %d (current %d)" % (epoch, current)
+
+
+def not_leader(leader) -> str:
+    return "ERR not the leader (leader is %s)" % leader
+
+
+def operation_failed(what: str, detail: str) -> str:
+    """A leader's operation (a planned failover, a proposal, a leadership transfer) that failed."""
+    return "ERR %s failed: %s" % (what, detail)
