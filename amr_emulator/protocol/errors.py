@@ -23,6 +23,21 @@ class ProtocolError(Exception):
         self.message = "ERR Protocol error: " + detail
 
 
+# the details of `ERR Protocol error: <detail>` (processInlineBuffer, processMultibulkBuffer)
+PROTO_INLINE_TOO_BIG = "too big inline request"
+PROTO_UNBALANCED_QUOTES = "unbalanced quotes in request"
+PROTO_MBULK_COUNT_TOO_BIG = "too big mbulk count string"
+PROTO_INVALID_MBULK_LENGTH = "invalid multibulk length"
+PROTO_UNAUTHENTICATED_MBULK_LENGTH = "unauthenticated multibulk length"
+PROTO_BULK_COUNT_TOO_BIG = "too big bulk count string"
+PROTO_INVALID_BULK_LENGTH = "invalid bulk length"
+PROTO_UNAUTHENTICATED_BULK_LENGTH = "unauthenticated bulk length"
+
+
+def proto_expected_dollar(got: str) -> str:
+    return "expected '$', got '%s'" % got
+
+
 def error_frame(message: str) -> bytes:
     """`-<message>\\r\\n`, for the few places that write an error frame themselves rather than raise."""
     return b"-" + message.encode("latin-1", "replace") + b"\r\n"
