@@ -180,15 +180,17 @@ def cluster_command(router, argv: list):
         return []
     if sub == b"countkeysinslot" and argc == 3:
         slot = string2ll(argv[2])
-        if slot is None or slot < 0 or slot >= SLOTS:
-            raise RespError("ERR Invalid slot")
+        if slot is None:
+            raise RespError(errors.NOT_INTEGER)
+        if slot < 0 or slot >= SLOTS:
+            raise RespError(errors.CLUSTER_INVALID_SLOT)
         return (slot, "count", 0)
     if sub == b"getkeysinslot" and argc == 4:
         slot = string2ll(argv[2])
         count = string2ll(argv[3])
-        if count is None or count < 0:
-            raise RespError("ERR Invalid number of keys")
-        if slot is None or slot < 0 or slot >= SLOTS:
-            raise RespError("ERR Invalid slot")
+        if slot is None or count is None:
+            raise RespError(errors.NOT_INTEGER)
+        if slot < 0 or slot >= SLOTS or count < 0:
+            raise RespError(errors.CLUSTER_INVALID_SLOT_OR_COUNT)
         return (slot, "keys", count)
     raise RespError(errors.unknown_subcommand(argv[1], argv[0]))

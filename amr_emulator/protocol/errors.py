@@ -635,6 +635,7 @@ def exec_acl_changed(reason: str) -> str:
 CLUSTERDOWN_UNSERVED = "CLUSTERDOWN Hash slot not served"
 CLUSTER_DISABLED = "ERR This instance has cluster support disabled"
 CLUSTER_INVALID_SLOT = "ERR Invalid slot"
+CLUSTER_INVALID_SLOT_OR_COUNT = "ERR Invalid slot or number of keys"
 
 
 def moved(slot: int, addr: str) -> str:
