@@ -62,7 +62,6 @@ INVALID_EXPIRE = "ERR invalid expire time in '{}' command"
 OFFSET_OUT_OF_RANGE = "ERR offset is out of range"
 STRING_TOO_LONG = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
 DB_INDEX_OUT_OF_RANGE = "ERR DB index is out of range"
-INVALID_DB_INDEX = "ERR invalid DB index"
 SAME_OBJECT = "ERR source and destination objects are the same"
 TIMEOUT_NEGATIVE = "ERR timeout is negative"
 TIMEOUT_NOT_FLOAT = "ERR timeout is not a float or out of range"
@@ -214,6 +213,54 @@ GETKEYS_INVALID_COMMAND = "ERR Invalid command specified"
 GETKEYS_NO_KEYS = "ERR The command has no key arguments"
 GETKEYS_ARITY = "ERR Invalid number of arguments specified for command"
 GETKEYS_INVALID_ARGS = "ERR Invalid arguments specified for command"
+
+
+# why CONFIG SET refuses a value (config.c): the reason after " - " in config_set_failed
+CONFIG_NOT_BOOL = "argument must be 'yes' or 'no'"
+CONFIG_NOT_MEMORY_OR_PERCENT = "argument must be a memory or percent value"
+CONFIG_NOT_MEMORY = "argument must be a memory value"
+CONFIG_NOT_OCTAL = "argument couldn't be parsed as an octal number"
+CONFIG_NOT_INTEGER = "argument couldn't be parsed into an integer"
+CONFIG_WRONG_ARGS = "wrong number of arguments"
+CONFIG_SAVE_PARAMS = "Invalid save parameters"
+CONFIG_OBUF_ARGS = "Wrong number of arguments in buffer limit configuration."
+CONFIG_OBUF_CLASS = "Invalid client class specified in buffer limit configuration."
+CONFIG_OBUF_LIMITS = "Error in hard, soft or soft_seconds setting in buffer limit configuration."
+CONFIG_OOM_SCORE_ADJ = "Invalid oom-score-adj-values, elements must be between -2000 and 2000."
+CONFIG_NOTIFY_CLASS = "Invalid event class character. Use 'Ag$lshzxeKEtmdn'."
+CONFIG_TOO_MANY_BINDS = "Too many bind addresses specified."
+CONFIG_MASTER_PORT = "Invalid master port"
+CONFIG_PERCENTILES = "Invalid latency-tracking-info-percentiles parameters"
+CONFIG_PERCENTILES_RANGE = "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]"
+CONFIG_DBFILENAME_PATH = "dbfilename can't be a path, just a filename"
+CONFIG_APPENDFILENAME_EMPTY = "appendfilename can't be empty"
+CONFIG_APPENDFILENAME_PATH = "appendfilename can't be a path, just a filename"
+CONFIG_APPENDDIRNAME_EMPTY = "appenddirname can't be empty"
+CONFIG_APPENDDIRNAME_PATH = "appenddirname can't be a path, just a dirname"
+CONFIG_HOSTNAME_LENGTH = "Hostnames must be less than 256 characters"
+CONFIG_HOSTNAME_CHARS = "Hostnames may only contain alphanumeric characters, hyphens or dots"
+CONFIG_NODENAME_CHARS = "Announced human node name contained invalid character"
+CONFIG_TITLE_TEMPLATE = "template format is invalid or contains unknown variables"
+CONFIG_SHUTDOWN_SAVE_AND_NOSAVE = "shutdown options SAVE and NOSAVE can't be used simultaneously"
+CONFIG_PORT_LISTEN = "Unable to listen on this port. Check server logs."
+CONFIG_BIND_FAILED = "Failed to bind to specified addresses."
+
+
+def config_range(lo: int, hi: int) -> str:
+    return "argument must be between %d and %d inclusive" % (lo, hi)
+
+
+def config_range_octal(lo: int, hi: int) -> str:
+    return "argument must be between %o and %o inclusive" % (lo, hi)
+
+
+def config_percent_max(most: int) -> str:
+    return "percentage argument must be less or equal to %d" % most
+
+
+def config_enum_choices(names) -> str:
+    """The list of an enum's names, cut as Redis's 256-byte buffer cuts it."""
+    return ("argument(s) must be one of the following: " + ", ".join(names))[:255]
 
 
 def config_unknown_option(name: str) -> str:
@@ -575,7 +622,8 @@ ACL_SYNTAX = "Syntax error"
 ACL_PATTERN_AFTER_ALLKEYS = ("Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not "
                              "have any effect. Try 'resetkeys' to start with an empty list of patterns")
 ACL_PATTERN_AFTER_ALLCHANNELS = ("Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and "
-                                 "does not have any effect. Try 'resetchannels' to start with an empty list of channels")
+                                 "does not have any effect. Try 'resetchannels' to start with an empty list of "
+                                 "channels")
 ACL_NO_SUCH_PASSWORD = "The password you are trying to remove from the user does not exist"
 ACL_BAD_PASSWORD_HASH = ("The password hash must be exactly 64 characters and contain only lowercase hexadecimal "
                          "characters")
