@@ -1,7 +1,11 @@
 """Every error string the emulator sends on the wire, verbatim from Redis 7.x.
 
 Handlers raise `RespError`; the session encodes it as `-<message>\\r\\n`. A message carries its own
-prefix (`ERR`, `WRONGTYPE`, `NOSCRIPT`, ...), exactly as Redis sends it.
+prefix (`ERR`, `WRONGTYPE`, `NOSCRIPT`, ...), exactly as Redis sends it. The few texts without a code
+are parts that another text wraps, as in Redis (a protocol error's detail, a CONFIG SET reason, an ACL
+SETUSER rule's error, a Lua error before the script's error handler adds `ERR`). Texts of our own (the
+proxy's, the internal AMR.* commands') say so in their section. tests/unit/test_error_texts.py fails
+when an error text is written anywhere else.
 """
 
 
@@ -23,7 +27,7 @@ class ProtocolError(Exception):
         self.message = "ERR Protocol error: " + detail
 
 
-# the details of `ERR Protocol error: <detail>` (processInlineBuffer, processMultibulkBuffer)
+# --- protocol: the details of `ERR Protocol error: <detail>` (processInlineBuffer, processMultibulkBuffer) ---
 PROTO_INLINE_TOO_BIG = "too big inline request"
 PROTO_UNBALANCED_QUOTES = "unbalanced quotes in request"
 PROTO_MBULK_COUNT_TOO_BIG = "too big mbulk count string"
