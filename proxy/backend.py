@@ -20,11 +20,12 @@ from collections import deque
 
 import hiredis
 
+from amr_emulator.protocol import errors
 from amr_emulator.protocol.resp import encode_command
 
 log = logging.getLogger("proxy")
 
-SHARD_DOWN = b"-ERR shard unavailable (connection to the shard was lost)\r\n"
+SHARD_DOWN = errors.error_frame(errors.SHARD_UNAVAILABLE)
 
 # Backends with output gathered during this turn of the event loop: written once, after every
 # client that had data in this turn was read, so requests of many clients share one write.

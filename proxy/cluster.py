@@ -174,21 +174,23 @@ def cluster_command(router, argv: list):
         return key_slot(argv[2])
     if sub in (b"replicas", b"slaves") and argc == 3:
         if argv[2].decode("latin-1") not in router.node_ids.values():
-            raise RespError("ERR Unknown node %s" % argv[2].decode("latin-1"))
+            raise RespError(errors.cluster_unknown_node(argv[2]))
         return []
     if sub == b"links" and argc == 2:
         return []
     if sub == b"countkeysinslot" and argc == 3:
         slot = string2ll(argv[2])
-        if slot is None or slot < 0 or slot >= SLOTS:
-            raise RespError("ERR Invalid slot")
+        if slot is None:
+            raise RespError(errors.NOT_INTEGER)
+        if slot < 0 or slot >= SLOTS:
+            raise RespError(errors.CLUSTER_INVALID_SLOT)
         return (slot, "count", 0)
     if sub == b"getkeysinslot" and argc == 4:
         slot = string2ll(argv[2])
         count = string2ll(argv[3])
-        if count is None or count < 0:
-            raise RespError("ERR Invalid number of keys")
-        if slot is None or slot < 0 or slot >= SLOTS:
-            raise RespError("ERR Invalid slot")
+        if slot is None or count is None:
+            raise RespError(errors.NOT_INTEGER)
+        if slot < 0 or slot >= SLOTS or count < 0:
+            raise RespError(errors.CLUSTER_INVALID_SLOT_OR_COUNT)
         return (slot, "keys", count)
     raise RespError(errors.unknown_subcommand(argv[1], argv[0]))

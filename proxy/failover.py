@@ -29,6 +29,7 @@ import time
 from time import monotonic
 from typing import Any
 
+from amr_emulator.protocol import errors
 from amr_emulator.protocol.errors import RespError
 from amr_emulator.protocol.resp import decode_reply, encode_command
 from amr_emulator.topology import Partition, Shard, Topology
@@ -347,12 +348,12 @@ class Coordinator:
 
     def handle(self, argv: list) -> list:
         if self.isolated:
-            raise RespError("ERR unreachable (this node is partitioned from the others)")
+            raise RespError(errors.UNREACHABLE)
         name = argv[0].lower()
         try:
             term, member, epoch = _int(argv[1]), _int(argv[2]), _int(argv[3])
         except (ValueError, IndexError):
-            raise RespError("ERR invalid quorum message") from None
+            raise RespError(errors.INVALID_QUORUM_MESSAGE) from None
         q = self.quorum
         if name == b"amr.prevote":
             t, ok = q.on_prevote_request(term, member, epoch)

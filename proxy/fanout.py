@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 
+from amr_emulator.protocol import errors
 from amr_emulator.protocol.resp import decode_reply, encode_command
 
 
@@ -52,7 +53,7 @@ class Fan:
         try:
             out = self.merge(self.parts, self.encode)
         except Exception:  # noqa: BLE001 - a reply we could not read
-            out = b"-ERR internal error merging the shards' replies\r\n"
+            out = errors.error_frame(errors.MERGE_FAILED)
         self.slot.on_reply(out)
 
 

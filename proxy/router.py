@@ -27,7 +27,7 @@ POOL_SIZE = 2  # shared connections per shard and RESP version
 #: Enterprise: multi-key commands the proxy splits per shard and merges (key step of each).
 SPLIT = {"del": 1, "unlink": 1, "exists": 1, "touch": 1, "mget": 1, "mset": 2}
 
-CLUSTERDOWN_UNSERVED = "CLUSTERDOWN Hash slot not served"
+CLUSTERDOWN_UNSERVED = errors.CLUSTERDOWN_UNSERVED
 
 
 class ShardRef:
@@ -122,7 +122,7 @@ class Router:
         if self.oss:
             addr = self.moved_addr[slot]
             if addr is not None:
-                raise RespError("MOVED %d %s" % (slot, addr))
+                raise RespError(errors.moved(slot, addr))
         return ref
 
     def shard_for_keys(self, argv: list, positions) -> ShardRef | None:

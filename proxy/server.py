@@ -29,6 +29,7 @@ import signal
 import socket
 import sys
 
+from amr_emulator.protocol import errors
 from amr_emulator.protocol.errors import RespError
 from amr_emulator.protocol.resp import OK
 from amr_emulator.topology import Topology
@@ -222,7 +223,7 @@ class ProxyServer:
     def _leader_only(self) -> None:
         if self.coordinator is None or not self.coordinator.quorum.is_leader:
             leader = None if self.coordinator is None else self.coordinator.quorum.leader
-            raise RespError(f"ERR not the leader (leader is {leader})")
+            raise RespError(errors.not_leader(leader))
 
     def _answer_later(self, c: Client, what: str, work) -> None:
         """Run a leader operation and answer its JSON result (or `-ERR <what> failed: ...`) when done; the
@@ -234,10 +235,10 @@ class ProxyServer:
             try:
                 data = c.encode(json.dumps(await work).encode())
             except (FailoverError, OSError, asyncio.TimeoutError, ConnectionError) as e:
-                data = f"-ERR {what} failed: {e}".replace("\r\n", " ").encode() + b"\r\n"
+                data = errors.error_frame(errors.operation_failed(what, str(e)).replace("\r\n", " "))
             except Exception as e:  # noqa: BLE001 - a bug of ours: answer, serve on
                 log.exception("%s", what)
-                data = f"-ERR {what} failed: internal error {e!r}"[:300].encode() + b"\r\n"
+                data = errors.error_frame(errors.operation_failed(what, "internal error %r" % (e,))[:299])
             slot.on_reply(data)
             c.flush()
         asyncio.get_running_loop().create_task(run())
@@ -261,9 +262,9 @@ class ProxyServer:
                 topo.validate()
                 term = int(argv[2]) if len(argv) == 3 else None
             except (ValueError, KeyError, TypeError) as e:
-                raise RespError(f"ERR invalid topology: {e}") from None
+                raise RespError(errors.invalid_topology(str(e))) from None
             if self.coordinator is not None and self.coordinator.isolated and term is not None:
-                raise RespError("ERR unreachable (this node is partitioned from the others)")
+                raise RespError(errors.UNREACHABLE)
             q = None if self.coordinator is None else self.coordinator.quorum
             # a leader's topology replaces an uncommitted one of the same epoch (stored from a deposed leader)
             same_epoch_ok = (term is not None and q is not None and term >= q.term and topo.epoch == self.topology.epoch
@@ -272,16 +273,16 @@ class ProxyServer:
                 c.reply(OK)  # already stored (the leader passed it on before its sender got here)
                 return
             if topo.epoch < self.topology.epoch or (topo.epoch == self.topology.epoch and not same_epoch_ok):
-                raise RespError(f"ERR stale topology epoch {topo.epoch} (current {self.topology.epoch})")
+                raise RespError(errors.stale_topology(topo.epoch, self.topology.epoch))
             self.adopt(topo)
             c.reply(OK)
         elif name in (b"amr.prevote", b"amr.vote", b"amr.heartbeat") and len(argv) in (4, 5):
             if self.coordinator is None:
-                raise RespError("ERR not a quorum member yet")
+                raise RespError(errors.NOT_QUORUM_MEMBER)
             c.reply(self.coordinator.handle(argv))
         elif name == b"amr.isolate" and len(argv) == 2 and argv[1].lower() in (b"on", b"off"):
             if self.coordinator is None:
-                raise RespError("ERR not a quorum member yet")
+                raise RespError(errors.NOT_QUORUM_MEMBER)
             self.coordinator.isolated = argv[1].lower() == b"on"
             self.coordinator.event("isolated" if self.coordinator.isolated else "rejoined-network")
             c.reply(OK)
@@ -289,9 +290,9 @@ class ProxyServer:
             try:
                 ms = float(argv[1])
             except ValueError:
-                raise RespError("ERR invalid latency") from None
+                raise RespError(errors.INVALID_LATENCY) from None
             if not 0 <= ms <= 600000:
-                raise RespError("ERR invalid latency")
+                raise RespError(errors.INVALID_LATENCY)
             self.slow_s = ms / 1000.0
             c.reply(OK)
         elif name == b"amr.events" and len(argv) == 1:
@@ -302,7 +303,7 @@ class ProxyServer:
                 for pid in partitions:
                     self.topology.partition(pid)
             except (ValueError, KeyError):
-                raise RespError("ERR invalid partition") from None
+                raise RespError(errors.INVALID_PARTITION) from None
             self._leader_only()
             self._answer_later(c, "failover", self.coordinator.planned(partitions))
         elif name == b"amr.failover.to" and len(argv) == 3:
@@ -310,7 +311,7 @@ class ProxyServer:
                 pid, to = int(argv[1]), int(argv[2])
                 self.topology.partition(pid)
             except (ValueError, KeyError):
-                raise RespError("ERR invalid partition") from None
+                raise RespError(errors.INVALID_PARTITION) from None
             self._leader_only()
             self._answer_later(c, "failover", self.coordinator.planned([pid], {pid: to}))
         elif name == b"amr.propose" and len(argv) == 3:
@@ -318,7 +319,7 @@ class ProxyServer:
                 base = int(argv[1])
                 proposed = Topology.from_json(argv[2])
             except (ValueError, KeyError, TypeError) as e:
-                raise RespError(f"ERR invalid topology: {e}") from None
+                raise RespError(errors.invalid_topology(str(e))) from None
             self._leader_only()
             self._answer_later(c, "proposal", self.coordinator.propose(base, proposed))
         elif name == b"amr.transfer" and len(argv) == 2:
@@ -326,16 +327,16 @@ class ProxyServer:
                 target = int(argv[1])
                 self.topology.node(target)
             except (ValueError, KeyError):
-                raise RespError("ERR invalid node") from None
+                raise RespError(errors.INVALID_NODE) from None
             self._leader_only()
             self._answer_later(c, "leadership transfer", self.coordinator.transfer(target))
         elif name == b"amr.takeover" and len(argv) == 2:
             if self.coordinator is None:
-                raise RespError("ERR not a quorum member yet")
+                raise RespError(errors.NOT_QUORUM_MEMBER)
             try:
                 term = int(argv[1])
             except ValueError:
-                raise RespError("ERR invalid term") from None
+                raise RespError(errors.INVALID_TERM) from None
             self.coordinator.take_over(term)
             c.reply(OK)
         elif name == b"amr.shutdown" and len(argv) == 1:
@@ -343,8 +344,6 @@ class ProxyServer:
             c.flush()
             asyncio.get_running_loop().create_task(self.stop())
         else:
-            from amr_emulator.protocol import errors
-
             raise RespError(errors.unknown_command(argv[0], argv[1:]))
 
 

@@ -400,7 +400,7 @@ class Client(asyncio.Protocol):
             self.error(e.message)
         except Exception:  # a bug of ours: log it, answer, serve on
             log.exception("error processing %r", argv[:4])
-            self.error("ERR internal error in the proxy processing '%s'" % argv[0][:64].decode("latin-1"))
+            self.error(errors.proxy_internal_error(argv[0][:64].decode("latin-1")))
         if self.reply_mode == 2:  # CLIENT REPLY SKIP: the next command's reply is skipped
             self.reply_mode = 3
 
@@ -521,10 +521,10 @@ class Client(asyncio.Protocol):
         shard = router.slot_shard[kslot]
         if router.oss and router.moved_addr[kslot] is not None:
             slot.argv = None
-            slot.on_reply(b"-MOVED %d %s\r\n" % (kslot, router.moved_addr[kslot].encode()))
+            slot.on_reply(errors.error_frame(errors.moved(kslot, router.moved_addr[kslot])))
         elif shard is None or self.transport is None:
             slot.argv = None
-            slot.on_reply(b"-READONLY You can't write against a read only replica.\r\n")
+            slot.on_reply(errors.error_frame(errors.READONLY))
         else:
             shard.pools[self.resp].get(self.id).send(encode_request(argv), slot)
         flush_clients()
@@ -812,7 +812,7 @@ def _readonly(c, argv):
     if c.server.router.oss:
         c.reply(OK)
     else:
-        raise RespError("ERR This instance has cluster support disabled")
+        raise RespError(errors.CLUSTER_DISABLED)
 
 
 def _cluster(c, argv):

@@ -19,6 +19,7 @@ import hashlib
 import hmac
 from collections import deque
 
+from amr_emulator.protocol import errors
 from amr_emulator.protocol.commands import REDIS_COMMANDS, _keys_from_specs, get_keys
 
 from .glob import glob_match
@@ -37,17 +38,6 @@ REASONS = {DENIED_CMD: b"command", DENIED_KEY: b"key", DENIED_CHANNEL: b"channel
 
 class ACLError(Exception):
     """A SETUSER rule Redis refuses; the message is ACLSetUserStringError's text."""
-
-
-E_ENOENT = "Unknown command or category name in ACL"
-E_EINVAL = "Syntax error"
-E_EEXIST = ("Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not have any "
-            "effect. Try 'resetkeys' to start with an empty list of patterns")
-E_EISDIR = ("Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and does not have "
-            "any effect. Try 'resetchannels' to start with an empty list of channels")
-E_ENODEV = "The password you are trying to remove from the user does not exist"
-E_EBADMSG = "The password hash must be exactly 64 characters and contain only lowercase hexadecimal characters"
-E_ECHILD = "Allowing first-arg of a subcommand is not supported"
 
 
 # --- the command table as ACL sees it ------------------------------------------------------------
@@ -94,7 +84,7 @@ def _password_hash(op: bytes, clear: bytes) -> str:
         return hash_password(op[1:])
     h = op[1:].decode("latin-1")
     if len(h) != 64 or any(ch not in "0123456789abcdef" for ch in h):
-        raise ACLError(E_EBADMSG)
+        raise ACLError(errors.ACL_BAD_PASSWORD_HASH)
     return h
 
 
@@ -157,7 +147,7 @@ class Selector:
             self.firstargs = {}
         elif op[:1] in (b"~", b"%"):
             if self.allkeys:
-                raise ACLError(E_EEXIST)
+                raise ACLError(errors.ACL_PATTERN_AFTER_ALLKEYS)
             flags = 0
             offset = 1
             if op[:1] == b"%":
@@ -171,15 +161,15 @@ class Selector:
                         offset += 1
                         break
                     else:
-                        raise ACLError(E_EINVAL)
+                        raise ACLError(errors.ACL_SYNTAX)
                     offset += 1
                 if not flags:
-                    raise ACLError(E_EINVAL)
+                    raise ACLError(errors.ACL_SYNTAX)
             else:
                 flags = ALL_PERM
             pattern = op[offset:]
             if has_spaces(pattern):
-                raise ACLError(E_EINVAL)
+                raise ACLError(errors.ACL_SYNTAX)
             for p in self.patterns:
                 if p[0] == pattern:
                     p[1] |= flags
@@ -189,10 +179,10 @@ class Selector:
             self.allkeys = False
         elif op[:1] == b"&":
             if self.allchannels:
-                raise ACLError(E_EISDIR)
+                raise ACLError(errors.ACL_PATTERN_AFTER_ALLCHANNELS)
             pattern = op[1:]
             if has_spaces(pattern):
-                raise ACLError(E_EINVAL)
+                raise ACLError(errors.ACL_SYNTAX)
             if pattern not in self.channels:
                 self.channels.append(pattern)
             self.allchannels = False
@@ -201,22 +191,22 @@ class Selector:
             if "|" not in name:
                 spec = acl_lookup(name)
                 if spec is None:
-                    raise ACLError(E_ENOENT)
+                    raise ACLError(errors.ACL_UNKNOWN_COMMAND_OR_CATEGORY)
                 self._change_perm(spec, True)
                 self._update_rules(spec.name, True)
             else:
                 head, _, sub = name.rpartition("|")
                 spec = acl_lookup(head)
                 if spec is None:
-                    raise ACLError(E_ENOENT)
+                    raise ACLError(errors.ACL_UNKNOWN_COMMAND_OR_CATEGORY)
                 if spec.parent is not None:
-                    raise ACLError(E_ECHILD)
+                    raise ACLError(errors.ACL_SUBCOMMAND_FIRST_ARG)
                 if not sub:
-                    raise ACLError(E_EINVAL)
+                    raise ACLError(errors.ACL_SYNTAX)
                 if spec.subcommands:
                     subspec = acl_lookup(name)
                     if subspec is None:
-                        raise ACLError(E_ENOENT)
+                        raise ACLError(errors.ACL_UNKNOWN_COMMAND_OR_CATEGORY)
                     self._change_perm(subspec, True)
                 else:  # +select|0: a first argument of an otherwise blocked command
                     args = self.firstargs.setdefault(spec.name, [])
@@ -226,19 +216,19 @@ class Selector:
         elif op[:1] == b"-" and op[1:2] != b"@":
             spec = acl_lookup(text[1:])
             if spec is None:
-                raise ACLError(E_ENOENT)
+                raise ACLError(errors.ACL_UNKNOWN_COMMAND_OR_CATEGORY)
             self._change_perm(spec, False)
             self._update_rules(spec.name, False)
         elif op[:1] in (b"+", b"-") and op[1:2] == b"@":
             cat = text[2:].lower()
             if cat not in CATEGORIES:
-                raise ACLError(E_ENOENT)
+                raise ACLError(errors.ACL_UNKNOWN_COMMAND_OR_CATEGORY)
             allow = op[:1] == b"+"
             self._update_rules("@" + cat, allow)
             for spec in specs_in_category(cat):
                 self._change_perm(spec, allow)
         else:
-            raise ACLError(E_EINVAL)
+            raise ACLError(errors.ACL_SYNTAX)
 
     # --- description ------------------------------------------------------------------------------
     def describe_commands(self) -> str:
@@ -401,7 +391,7 @@ class User:
         elif op[:1] in (b"<", b"!"):
             h = _password_hash(op, b"<")
             if h not in self.passwords:
-                raise ACLError(E_ENODEV)
+                raise ACLError(errors.ACL_NO_SUCH_PASSWORD)
             self.passwords.remove(h)
         elif op[:1] == b"(" and op[-1:] == b")":
             s = Selector(False, acl_pubsub_allchannels)
@@ -522,8 +512,7 @@ class ACL:
         """ACLStringSetUser: all the rules or none. Raises ACLError with the full message."""
         merged = split_selector_args(ops)
         if isinstance(merged, int):
-            raise ACLError("Unmatched parenthesis in acl selector starting at '%s'."
-                           % ops[merged].decode("latin-1"))
+            raise ACLError(errors.acl_unmatched_parenthesis(ops[merged]))
         existing = self.users.get(name)
         allch = self.pubsub_allchannels()
         u = copy.deepcopy(existing) if existing is not None else User(name, allch)
@@ -531,7 +520,7 @@ class ACL:
             try:
                 u.set_op(op, allch)
             except ACLError as e:
-                raise ACLError("Error in ACL SETUSER modifier '%s': %s" % (op.decode("latin-1"), e)) from None
+                raise ACLError(errors.acl_setuser_modifier(op, str(e))) from None
         self.users[name] = u
         self.changed()
         if existing is not None:
@@ -594,16 +583,11 @@ class ACL:
 
 def error_message(reason: int, user: bytes, spec, value: bytes, verbose: bool) -> str:
     """getAclErrorMessage."""
-    name = user.decode("latin-1")
     if reason == DENIED_CMD:
-        return "User %s has no permissions to run the '%s' command" % (name, spec.name)
+        return errors.acl_denied_command(user, spec.name)
     if reason == DENIED_KEY:
-        if verbose:
-            return "User %s has no permissions to access the '%s' key" % (name, value.decode("latin-1"))
-        return "No permissions to access a key"
-    if verbose:
-        return "User %s has no permissions to access the '%s' channel" % (name, value.decode("latin-1"))
-    return "No permissions to access a channel"
+        return errors.acl_denied_key(user, value) if verbose else errors.ACL_DENIED_KEY
+    return errors.acl_denied_channel(user, value) if verbose else errors.ACL_DENIED_CHANNEL
 
 
 def check_command(c, entry, argv: list) -> str | None:
@@ -612,19 +596,17 @@ def check_command(c, entry, argv: list) -> str | None:
     acl = c.server.acl
     user = acl.users.get(c.user)
     if user is None or user.unrestricted:
-        return None if user is not None else "NOPERM User %s has no permissions to run the '%s' command" % (
-            c.user.decode("latin-1"), entry.spec.name)
+        return None if user is not None else errors.noperm(errors.acl_denied_command(c.user, entry.spec.name))
     reason, idx = user.check(entry.spec, argv)
     if not reason:
         return None
     obj = entry.spec.name.encode() if reason == DENIED_CMD else argv[idx]
     acl.add_log(c, reason, obj)
-    return "NOPERM " + error_message(reason, c.user, entry.spec, argv[idx], False)
+    return errors.noperm(error_message(reason, c.user, entry.spec, argv[idx], False))
 
 
-_EXEC_REASONS = {DENIED_CMD: "no permission to execute the command or subcommand",
-                 DENIED_KEY: "no permission to touch the specified keys",
-                 DENIED_CHANNEL: "no permission to access one of the channels used as arguments"}
+_EXEC_REASONS = {DENIED_CMD: errors.ACL_EXEC_DENIED_COMMAND, DENIED_KEY: errors.ACL_EXEC_DENIED_KEY,
+                 DENIED_CHANNEL: errors.ACL_EXEC_DENIED_CHANNEL}
 
 
 def check_queued(c, entry, argv: list) -> str | None:
@@ -641,5 +623,4 @@ def check_queued(c, entry, argv: list) -> str | None:
             return None
     obj = entry.spec.name.encode() if reason == DENIED_CMD else argv[idx]
     acl.add_log(c, reason, obj, context=b"multi")
-    return ("NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. "
-            "This command is no longer allowed for the following reason: " + _EXEC_REASONS[reason])
+    return errors.exec_acl_changed(_EXEC_REASONS[reason])

@@ -144,7 +144,7 @@ class Setting:
         if kind == "bool":
             low = text.lower()
             if low not in ("yes", "no"):
-                raise ConfigError("argument must be 'yes' or 'no'")
+                raise ConfigError(errors.CONFIG_NOT_BOOL)
             if self.validate is not None:
                 self.validate(low)
             return low
@@ -184,24 +184,24 @@ class Setting:
             v = string2ll(text.encode("latin-1"))
         if v is None:
             if nf & MEMORY and nf & PERCENT:
-                raise ConfigError("argument must be a memory or percent value")
+                raise ConfigError(errors.CONFIG_NOT_MEMORY_OR_PERCENT)
             if nf & MEMORY:
-                raise ConfigError("argument must be a memory value")
+                raise ConfigError(errors.CONFIG_NOT_MEMORY)
             if nf & OCTAL:
-                raise ConfigError("argument couldn't be parsed as an octal number")
-            raise ConfigError("argument couldn't be parsed into an integer")
+                raise ConfigError(errors.CONFIG_NOT_OCTAL)
+            raise ConfigError(errors.CONFIG_NOT_INTEGER)
         lo, hi = self.lo, self.hi
         if self.unsigned:
             u = v % _U64
             if u > hi or u < lo:
                 if nf & OCTAL:
-                    raise ConfigError("argument must be between %o and %o inclusive" % (lo, hi))
-                raise ConfigError(f"argument must be between {lo} and {hi} inclusive")
+                    raise ConfigError(errors.config_range_octal(lo, hi))
+                raise ConfigError(errors.config_range(lo, hi))
         elif nf & PERCENT and v < 0:
             if v < lo:
-                raise ConfigError(f"percentage argument must be less or equal to {-lo}")
+                raise ConfigError(errors.config_percent_max(-lo))
         elif v > hi or v < lo:
-            raise ConfigError(f"argument must be between {lo} and {hi} inclusive")
+            raise ConfigError(errors.config_range(lo, hi))
         return self.format_number(v)
 
     def format_number(self, v: int) -> str:
@@ -219,8 +219,7 @@ class Setting:
         args = _split_multi(text) if multi else [text]
         value = self.enum_value(args, multi)
         if value is None:
-            msg = "argument(s) must be one of the following: " + ", ".join(n for n, _ in self.choices)
-            raise ConfigError(msg[:255])
+            raise ConfigError(errors.config_enum_choices(n for n, _ in self.choices))
         if self.validate is not None:
             self.validate(value)
         return self.enum_name(value, multi)
@@ -267,12 +266,12 @@ def _set_save(args: list) -> str:
     if len(args) == 1 and args[0] == "":
         args = []
     if len(args) % 2:
-        raise ConfigError("Invalid save parameters")
+        raise ConfigError(errors.CONFIG_SAVE_PARAMS)
     vals = []
     for j, a in enumerate(args):
         v, rest = strtoll(a)
         if rest or (j % 2 == 0 and v < 1) or (j % 2 == 1 and v < 0):
-            raise ConfigError("Invalid save parameters")
+            raise ConfigError(errors.CONFIG_SAVE_PARAMS)
         vals.append(v)
     out = []
     for j in range(0, len(vals), 2):
@@ -288,18 +287,18 @@ _OBUF_NAMES = ("normal", "slave", "pubsub")
 def _obuf_setter(config_ref):
     def setter(args: list) -> str:
         if len(args) % 4:
-            raise ConfigError("Wrong number of arguments in buffer limit configuration.")
+            raise ConfigError(errors.CONFIG_OBUF_ARGS)
         new = {}
         for j in range(0, len(args), 4):
             cls = _OBUF_CLASSES.get(args[j].lower())
             if cls is None:
-                raise ConfigError("Invalid client class specified in buffer limit configuration.")
+                raise ConfigError(errors.CONFIG_OBUF_CLASS)
             hard = memtoull(args[j + 1])
             soft = memtoull(args[j + 2])
             secs, rest = strtoll(args[j + 3])
             secs = (secs + 2**31) % 2**32 - 2**31  # a C int
             if hard is None or soft is None or secs < 0 or rest:
-                raise ConfigError("Error in hard, soft or soft_seconds setting in buffer limit configuration.")
+                raise ConfigError(errors.CONFIG_OBUF_LIMITS)
             new[cls] = (hard, soft, secs)
         current = _parse_obuf(config_ref[0].values["client-output-buffer-limit"]) if config_ref else {}
         current.update(new)
@@ -318,28 +317,28 @@ def _parse_obuf(text: str) -> dict:
 
 def _set_oom_values(args: list) -> str:
     if len(args) != 3:
-        raise ConfigError("wrong number of arguments")
+        raise ConfigError(errors.CONFIG_WRONG_ARGS)
     vals = []
     for a in args:
         v, rest = strtoll(a)
         if rest or v < -2000 or v > 2000:
-            raise ConfigError("Invalid oom-score-adj-values, elements must be between -2000 and 2000.")
+            raise ConfigError(errors.CONFIG_OOM_SCORE_ADJ)
         vals.append(v)
     return " ".join(str(v) for v in vals)
 
 
 def _set_notify(args: list) -> str:
     if len(args) != 1:
-        raise ConfigError("wrong number of arguments")
+        raise ConfigError(errors.CONFIG_WRONG_ARGS)
     flags = keyspace_events_from_string(args[0])
     if flags is None:
-        raise ConfigError("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
+        raise ConfigError(errors.CONFIG_NOTIFY_CLASS)
     return keyspace_events_to_string(flags)
 
 
 def _set_bind(args: list) -> str:
     if len(args) > 16:
-        raise ConfigError("Too many bind addresses specified.")
+        raise ConfigError(errors.CONFIG_TOO_MANY_BINDS)
     if len(args) == 1 and args[0] == "":
         args = []
     return " ".join(args)
@@ -347,12 +346,12 @@ def _set_bind(args: list) -> str:
 
 def _set_replicaof(args: list) -> str:
     if len(args) != 2:
-        raise ConfigError("wrong number of arguments")
+        raise ConfigError(errors.CONFIG_WRONG_ARGS)
     if args[0].lower() == "no" and args[1].lower() == "one":
         return ""
     port, rest = strtoll(args[1])
     if port < 0 or port > 65535 or rest:
-        raise ConfigError("Invalid master port")
+        raise ConfigError(errors.CONFIG_MASTER_PORT)
     return f"{args[0]} {port}"
 
 
@@ -365,42 +364,42 @@ def _set_percentiles(args: list) -> str:
     for a in args:
         p = parse_double_strict(a.encode("latin-1"))
         if p is None:
-            raise ConfigError("Invalid latency-tracking-info-percentiles parameters")
+            raise ConfigError(errors.CONFIG_PERCENTILES)
         if p > 100.0 or p < 0.0:
-            raise ConfigError("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]")
+            raise ConfigError(errors.CONFIG_PERCENTILES_RANGE)
         out.append(_trim_double("%f" % p))
     return " ".join(out)
 
 
 def _set_dir(args: list) -> str:
     if len(args) != 1:
-        raise ConfigError("wrong number of arguments")
+        raise ConfigError(errors.CONFIG_WRONG_ARGS)
     return args[0]
 
 
 # --- validity checks -------------------------------------------------------------------------------
 
 
-def _no_path(what: str, allow_empty: bool = True):
+def _no_path(path_error: str, empty_error: str | None = None):
     def check(v: str) -> None:
-        if not allow_empty and v == "":
-            raise ConfigError(f"{what} can't be empty")
+        if empty_error is not None and v == "":
+            raise ConfigError(empty_error)
         if "/" in v:
-            raise ConfigError(f"{what} can't be a path, just a filename")
+            raise ConfigError(path_error)
 
     return check
 
 
 def _valid_hostname(v: str) -> None:
     if len(v) >= 256:
-        raise ConfigError("Hostnames must be less than 256 characters")
+        raise ConfigError(errors.CONFIG_HOSTNAME_LENGTH)
     if not re.fullmatch(r"[A-Za-z0-9.\-]*", v):
-        raise ConfigError("Hostnames may only contain alphanumeric characters, hyphens or dots")
+        raise ConfigError(errors.CONFIG_HOSTNAME_CHARS)
 
 
 def _valid_nodename(v: str) -> None:
     if any(not (ch.isalnum() and ch.isascii()) and ch not in "-_." for ch in v):
-        raise ConfigError("Announced human node name contained invalid character")
+        raise ConfigError(errors.CONFIG_NODENAME_CHARS)
 
 
 _TITLE_VARS = ("{title}", "{listen-addr}", "{server-mode}", "{port}", "{tls-port}", "{unixsocket}", "{config-file}")
@@ -411,12 +410,12 @@ def _valid_title(v: str) -> None:
     for var in _TITLE_VARS:
         rest = rest.replace(var, "")
     if "{" in rest or "}" in rest or not v.strip():
-        raise ConfigError("template format is invalid or contains unknown variables")
+        raise ConfigError(errors.CONFIG_TITLE_TEMPLATE)
 
 
 def _valid_shutdown(value: int) -> None:
     if value & 2 and value & 1:
-        raise ConfigError("shutdown options SAVE and NOSAVE can't be used simultaneously")
+        raise ConfigError(errors.CONFIG_SHUTDOWN_SAVE_AND_NOSAVE)
 
 
 # --- apply hooks: keep the Server's hot-path attributes in step ----------------------------------
@@ -458,14 +457,14 @@ def _apply_hz(server, value):
 
 def _apply_port(server, value):
     if int(value) != server.port and server.loop is not None:
-        raise ConfigError("Unable to listen on this port. Check server logs.")
+        raise ConfigError(errors.CONFIG_PORT_LISTEN)
     if server.loop is None:
         server.port = int(value)
 
 
 def _apply_bind(server, value):
     if value.split() != server.bind.split() and server.loop is not None:
-        raise ConfigError("Failed to bind to specified addresses.")
+        raise ConfigError(errors.CONFIG_BIND_FAILED)
     if server.loop is None and value:
         server.bind = value
 
@@ -594,9 +593,11 @@ def _table(cfg_ref: list) -> list:
         S("cluster-announce-hostname", None, validate=_valid_hostname, empty_is_null=True),
         S("cluster-announce-human-nodename", None, validate=_valid_nodename, empty_is_null=True),
         S("syslog-ident", "redis", flags=(IMMUTABLE,)),
-        S("dbfilename", "dump.rdb", flags=(PROTECTED,), validate=_no_path("dbfilename")),
-        S("appendfilename", "appendonly.aof", flags=(IMMUTABLE,), validate=_no_path("appendfilename", False)),
-        S("appenddirname", "appendonlydir", flags=(IMMUTABLE,), validate=_no_path("appenddirname", False)),
+        S("dbfilename", "dump.rdb", flags=(PROTECTED,), validate=_no_path(errors.CONFIG_DBFILENAME_PATH)),
+        S("appendfilename", "appendonly.aof", flags=(IMMUTABLE,),
+          validate=_no_path(errors.CONFIG_APPENDFILENAME_PATH, errors.CONFIG_APPENDFILENAME_EMPTY)),
+        S("appenddirname", "appendonlydir", flags=(IMMUTABLE,),
+          validate=_no_path(errors.CONFIG_APPENDDIRNAME_PATH, errors.CONFIG_APPENDDIRNAME_EMPTY)),
         S("server-cpulist", None, alias="server_cpulist", flags=(IMMUTABLE,), empty_is_null=True),
         S("bio-cpulist", None, alias="bio_cpulist", flags=(IMMUTABLE,), empty_is_null=True),
         S("aof-rewrite-cpulist", None, alias="aof_rewrite_cpulist", flags=(IMMUTABLE,), empty_is_null=True),

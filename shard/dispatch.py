@@ -135,7 +135,7 @@ def _reject(c, message: str, entry=None) -> None:
         c.multi = None
         c.multi_error = False
         c.server.unwatch_all(c)
-        message = "EXECABORT Transaction discarded because of: " + message
+        message = errors.execabort_because(message)
     elif c.multi is not None:
         c.multi_error = True
     if entry is not None:

@@ -77,6 +77,7 @@ def sha1hex(data: bytes) -> bytes:
 
 _BOOT = r"""
 local mode, py = ...
+local E, nonexistent_global = py.errors, py.nonexistent_global  -- texts of errors.py
 local G0 = _G
 local type, error, tostring, select, pairs, rawget, rawset, setmetatable, getmetatable, setfenv, unpack =
       type, error, tostring, select, pairs, rawget, rawset, setmetatable, getmetatable, setfenv, unpack
@@ -85,14 +86,14 @@ local dgetinfo, sethook = debug.getinfo, debug.sethook
 local INTERNAL = dgetinfo(1, 'S').source
 
 local protected = setmetatable({}, {__mode = 'k'})
-local function ro_error() error('Attempt to modify a readonly table', 2) end
+local function ro_error() error(E.readonly_table, 2) end
 local function readonly(t)
   local p = setmetatable({}, {__index = t, __newindex = ro_error})
   protected[p] = t
   return p
 end
 local function missing(_, k)
-  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+  error(nonexistent_global(tostring(k)), 2)
 end
 -- errors raised by the Python side arrive as userdata: "\0E" + an error reply text (redis.call),
 -- or "\0P" + a message that gets the caller's position (what luaL_error does in a C library)
@@ -111,7 +112,7 @@ local G = {}
 local env = setmetatable({}, {__index = function(t, k)
   local v = G[k]
   if v == nil then
-    error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+    error(nonexistent_global(tostring(k)), 2)
   end
   return v
 end, __newindex = ro_error})
@@ -127,11 +128,11 @@ G.rawget = function(t, k) return rawget(protected[t] or t, k) end
 G.next = function(t, k) return next0(protected[t] or t, k) end
 G.pairs = function(t) return G.next, t, nil end
 G.rawset = function(t, k, v)
-  if protected[t] then error('Attempt to modify a readonly table', 0) end
+  if protected[t] then error(E.readonly_table, 0) end
   return rawset(t, k, v)
 end
 G.setmetatable = function(t, m)
-  if protected[t] then error('Attempt to modify a readonly table', 0) end
+  if protected[t] then error(E.readonly_table, 0) end
   return setmetatable(t, m)
 end
 local getfenv0 = getfenv
@@ -143,9 +144,9 @@ G.getfenv = function(f)
   return e
 end
 G.setfenv = function(f, t)
-  if f == 0 then error('Attempt to modify a readonly table', 2) end
+  if f == 0 then error(E.readonly_table, 2) end
   if type(f) == 'number' and f > 0 then f = f + 1 end
-  if getfenv0(f) == G0 then error('Attempt to modify a readonly table', 2) end
+  if getfenv0(f) == G0 then error(E.readonly_table, 2) end
   return setfenv(f, t)
 end
 G.loadstring = function(s, name)
@@ -194,7 +195,7 @@ mathlib.random = function(...)
     if l > u then error("bad argument #2 to 'random' (interval is empty)", 2) end
     return floor(r * (u - l + 1)) + l
   end
-  error('wrong number of arguments', 2)
+  error(E.random_wrong_args, 2)
 end
 mathlib.randomseed = function(s)
   local v = G0.tonumber(s)
@@ -257,13 +258,13 @@ redis.pcall = py.pcall
 redis.sha1hex = py.sha1hex
 redis.error_reply = function(...)
   local s = ...
-  if select('#', ...) ~= 1 or type(s) ~= 'string' then return {err = 'ERR wrong number or type of arguments'} end
+  if select('#', ...) ~= 1 or type(s) ~= 'string' then return {err = E.wrong_args_or_type} end
   if s:sub(1, 1) ~= '-' then s = '-' .. s end
   return push_error(s)
 end
 redis.status_reply = function(...)
   local s = ...
-  if select('#', ...) ~= 1 or type(s) ~= 'string' then return {err = 'ERR wrong number or type of arguments'} end
+  if select('#', ...) ~= 1 or type(s) ~= 'string' then return {err = E.wrong_args_or_type} end
   return {ok = s}
 end
 local logfn = py.log
@@ -316,7 +317,7 @@ end
 
 -- SCRIPT KILL / FUNCTION KILL and FUNCTION LOAD timeout: a count hook
 local interrupt = py.interrupt
-local kill_msg = 'ERR Script killed by user with SCRIPT KILL...'
+local kill_msg = E.script_killed
 local function in_internal()
   local i = dgetinfo(3, 'S')
   return i and i.source == INTERNAL
@@ -382,14 +383,14 @@ if mode == 'function' then
   local fenv = setmetatable({}, {__index = function(t, k)
     local v = current[k]
     if v == nil then
-      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+      error(nonexistent_global(tostring(k)), 2)
     end
     return v
   end, __newindex = ro_error})
   protected[fenv] = libG
   api.load_library = function(code)
     local f, err = loadstring0(code, '@user_function')
-    if not f then return false, 'Error compiling function: ' .. err end
+    if not f then return false, 'compile', err end
     setfenv(f, fenv)
     current = libG
     sethook(hook, '', 100000)
@@ -400,7 +401,7 @@ if mode == 'function' then
       local m = r
       if type(r) == 'table' then m = r.err end
       if m == nil then m = tostring(r) end
-      return false, 'Error registering functions: ' .. tostring(m)
+      return false, 'register', tostring(m)
     end
     return true
   end
@@ -408,6 +409,15 @@ end
 
 return api
 """
+
+
+# the error texts the Lua bootstrap raises (E.<name> there)
+_LUA_ERRORS = {b"readonly_table": errors.LUA_READONLY_TABLE, b"random_wrong_args": errors.LUA_RANDOM_WRONG_ARGS,
+               b"wrong_args_or_type": errors.LUA_WRONG_ARGS_OR_TYPE, b"script_killed": errors.SCRIPT_KILLED}
+
+
+def _nonexistent_global(name: bytes) -> bytes:
+    return errors.lua_nonexistent_global(name.decode("latin-1")).encode("latin-1")
 
 
 class ScriptError(Exception):
@@ -437,6 +447,8 @@ class _Engine:
             b"interrupt": self._interrupt, b"acl_check": self._acl_check,
             b"register": self._register, b"rand": server_rand, b"srand": server_srand,
             b"version": REDIS_VERSION, b"version_num": REDIS_VERSION_NUM,
+            b"errors": self.lua.table_from({k: v.encode() for k, v in _LUA_ERRORS.items()}),
+            b"nonexistent_global": _nonexistent_global,
             b"libs": self.lua.table_from({name.encode(): self.lua.table_from(
                 {k.encode(): v for k, v in lib.items()}) for name, lib in luaclibs.libraries(self.lua).items()}),
         })
@@ -452,7 +464,7 @@ class _Engine:
     def _call(self, *args):
         run = self.run
         if run is None:
-            raise ScriptError("\0EERR redis.call/pcall can only be called inside a script invocation")
+            raise ScriptError("\0E" + errors.LUA_CALL_OUTSIDE_RUN)
         v, e = run.call(args)
         if e is not None:
             raise ScriptError("\0E" + e)
@@ -461,7 +473,7 @@ class _Engine:
     def _pcall(self, *args):
         run = self.run
         if run is None:
-            return self.table_from({b"err": b"ERR redis.call/pcall can only be called inside a script invocation"})
+            return self.table_from({b"err": errors.LUA_CALL_OUTSIDE_RUN.encode()})
         v, e = run.call(args)
         if e is not None:
             return self.table_from({b"err": e.encode("latin-1", "replace")})
@@ -469,7 +481,7 @@ class _Engine:
 
     def _sha1hex(self, *args):
         if len(args) != 1:
-            raise ScriptError("\0EERR wrong number of arguments")
+            raise ScriptError("\0E" + errors.LUA_WRONG_ARGS)
         s = args[0]
         if type(s) is not bytes:
             s = _lua_args([s])[0] if type(s) in (int, float) else b""
@@ -477,33 +489,33 @@ class _Engine:
 
     def _log(self, *args):
         if len(args) < 2:
-            raise ScriptError("\0EERR redis.log() requires two arguments or more.")
+            raise ScriptError("\0E" + errors.LUA_LOG_ARGS)
         level = _tonumber(args[0])
         if level is None:
-            raise ScriptError("\0EERR First argument must be a number (log level).")
+            raise ScriptError("\0E" + errors.LUA_LOG_LEVEL_NOT_NUMBER)
         level = int(level)
         if level < 0 or level > 3:
-            raise ScriptError("\0EERR Invalid log level.")
+            raise ScriptError("\0E" + errors.LUA_LOG_LEVEL_INVALID)
         parts = [a if type(a) is bytes else _lua_args([a])[0] for a in args[1:] if type(a) in (bytes, int, float)]
         pylevel = (logging.DEBUG, logging.INFO, logging.WARNING, logging.WARNING)[level]
         log.log(pylevel, "%s", b" ".join(parts).decode("utf-8", "replace"))
 
     def _setresp(self, *args):
         if len(args) != 1:
-            raise ScriptError("\0EERR redis.setresp() requires one argument.")
+            raise ScriptError("\0E" + errors.LUA_SETRESP_ARGS)
         v = _tonumber(args[0])
         if v not in (2, 3):
-            raise ScriptError("\0EERR RESP version must be 2 or 3.")
+            raise ScriptError("\0E" + errors.LUA_SETRESP_VERSION)
         if self.run is not None:
             self.run.sc.set_resp(int(v))
 
     def _setrepl(self, *args):
         if len(args) != 1:
-            raise ScriptError("\0EERR redis.set_repl() requires one argument.")
+            raise ScriptError("\0E" + errors.LUA_SET_REPL_ARGS)
         v = _tonumber(args[0])
         v = int(v) if v is not None else 0
         if v & ~3:
-            raise ScriptError("\0EERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.")
+            raise ScriptError("\0E" + errors.LUA_SET_REPL_FLAGS)
         if self.run is not None:
             self.run.repl_flags = v
 
@@ -512,22 +524,22 @@ class _Engine:
         if run is not None:
             return run.interrupt()
         if self.load_deadline and monotonic() > self.load_deadline:
-            return b"ERR FUNCTION LOAD timeout"
+            return errors.FUNCTION_LOAD_TIMEOUT.encode()
         return None
 
     def _acl_check(self, *args):
         if not args:
-            raise ScriptError("\0EERR Please specify at least one argument for this redis lib call")
+            raise ScriptError("\0E" + errors.LUA_CALL_NO_ARGS)
         argv = _lua_args(args)
         if argv is None:
-            raise ScriptError("\0EERR Lua redis lib command arguments must be strings or integers")
+            raise ScriptError("\0E" + errors.LUA_CALL_ARG_TYPE)
         if _lookup(self.server, argv) is None:
-            raise ScriptError("\0EERR Invalid command passed to redis.acl_check_cmd()")
+            raise ScriptError("\0E" + errors.LUA_ACL_CHECK_INVALID)
         return True
 
     def _register(self, *args):
         if self.load_registry is None:
-            raise ScriptError("\0EERR redis.register_function can only be called on FUNCTION LOAD command")
+            raise ScriptError("\0E" + errors.REGISTER_OUTSIDE_LOAD)
         e = self.load_registry(self, len(args), args)
         if e is not None:
             raise ScriptError("\0E" + e)
@@ -588,7 +600,7 @@ def server_srand(seed) -> None:
 def _err_text(message: str) -> str:
     """luaPushErrorBuff of a command's error reply `-CODE msg`: the text a Lua error table holds."""
     if " " not in message:
-        return "ERR " + message.strip("\r\n")
+        return errors.err_reply(message.strip("\r\n"))
     return message.strip("\r\n")
 
 
@@ -671,7 +683,7 @@ def lua_to_reply(v, script_resp: int, depth: int = 0):
         return v
     if lupa.lua_type(v) == "table":
         if depth >= _MAX_DEPTH:  # a table that holds itself: Redis runs out of Lua stack
-            return RespError("ERR reached lua stack limit")
+            return RespError(errors.LUA_STACK_LIMIT)
         depth += 1
         e = v[b"err"]
         if type(e) is bytes:
@@ -730,7 +742,7 @@ def lua_error_reply(err, funcname: str) -> RespError:
     """The error reply of a failed script (luaCallFunction)."""
     if lupa.lua_type(err) != "table":
         msg = err.decode("latin-1") if isinstance(err, bytes) else str(err)
-        return RespError(_oneline_s("ERR Error running script %s, %.100s" % (funcname, msg)))
+        return RespError(_oneline_s(errors.script_run_error(funcname, msg)))
     e = err[b"err"]
     msg = e.decode("latin-1") if isinstance(e, bytes) else ("" if e is None else str(e))
     src = err[b"source"]
@@ -780,10 +792,10 @@ class ScriptRun:
     # redis.call / redis.pcall
     def call(self, args):
         if not args:
-            return None, "ERR Please specify at least one argument for this redis lib call"
+            return None, errors.LUA_CALL_NO_ARGS
         argv = _lua_args(args)
         if argv is None:
-            return None, "ERR Lua redis lib command arguments must be strings or integers"
+            return None, errors.LUA_CALL_ARG_TYPE
         err = self._check(argv)
         if err is not None:
             self.server.stat_rejected_calls += 1
@@ -801,19 +813,19 @@ class ScriptRun:
         if entry is not None and entry.subs is not None:
             if argc == 1:
                 if entry.handler is None:
-                    return "ERR Wrong number of args calling Redis command from script"
+                    return errors.SCRIPT_CALL_ARITY
             else:
                 entry = entry.subs.get(argv[1].lower())
         if entry is None:
-            return "ERR Unknown Redis command called from script"
+            return errors.SCRIPT_CALL_UNKNOWN
         arity = entry.spec.arity
         if (arity > 0 and arity != argc) or argc < -arity:
-            return "ERR Wrong number of args calling Redis command from script"
+            return errors.SCRIPT_CALL_ARITY
         if "noscript" in entry.flags:
-            return "ERR This Redis command is not allowed from script"
+            return errors.SCRIPT_CALL_NOSCRIPT
         is_write = entry.is_write
         if self.read_only and (is_write or "may_replicate" in entry.flags):
-            return "ERR Write commands are not allowed from read-only scripts."
+            return errors.SCRIPT_CALL_WRITE_IN_RO
         if is_write and not self.write_dirty:
             if server.is_replica and server.replica_read_only and not self.caller.is_master:
                 return errors.READONLY
@@ -845,12 +857,12 @@ class ScriptRun:
             if slot == -1:
                 slot = s
             elif s != slot:
-                return "ERR Command '%s' in script attempted to access keys that don't hash to the same slot" % entry.name
+                return errors.script_call_crossslot(entry.name)
         if slot != -1 and not self.cross_slot:
             if self.slot == -1:
                 self.slot = slot
             elif self.slot != slot:
-                return "ERR Script attempted to access keys that do not hash to the same slot"
+                return errors.SCRIPT_CROSSSLOT
         return None
 
     def _run(self, argv):
@@ -876,7 +888,7 @@ class ScriptRun:
         except Exception:
             log.exception("error executing %r from a script", argv[:4])
             stats[3] += 1
-            result = RespError("ERR internal error executing '%s'" % entry.name)
+            result = RespError(errors.internal_error(entry.name))
         if result is NO_REPLY:
             result = sink[0] if sink else None
         stats[0] += 1
@@ -917,7 +929,7 @@ class ScriptRun:
         self.server.loop.call_soon(self.server.request_stop)
 
     def kill_message(self) -> bytes:
-        return b"ERR Script killed by user with SCRIPT KILL..."
+        return errors.SCRIPT_KILLED.encode()
 
     def duration_ms(self) -> int:
         return int((monotonic() - self.start) * 1000)
@@ -954,21 +966,19 @@ def run_script(engine, caller, sc, fn, keys, args, name: str, flags: int, ro: bo
     server = caller.server
     if (not flags & FLAG_EVAL_COMPAT and flags & FLAG_NO_CLUSTER
             and server.config.values.get("cluster-enabled") == "yes"):
-        raise RespError("ERR Can not run script on cluster, 'no-cluster' flag is set.")
+        raise RespError(errors.SCRIPT_NO_CLUSTER)
     if not flags & FLAG_EVAL_COMPAT:
         # Outside a transaction, processCommand already judged the script by its flags (a script
         # that may write counts as a write, deny-oom command) and answers with its generic errors.
         generic = not caller.in_exec
         if not flags & FLAG_NO_WRITES:
             if server.is_replica and server.replica_read_only and not caller.is_master:
-                raise RespError(errors.READONLY if generic and not ro else
-                                "READONLY Can not run script with write flag on readonly replica")
+                raise RespError(errors.READONLY if generic and not ro else errors.SCRIPT_READONLY_REPLICA)
             if ro:
-                raise RespError("ERR Can not execute a script with write flag using *_ro command.")
+                raise RespError(errors.SCRIPT_WRITE_FLAG_RO)
         if (server.maxmemory and not flags & (FLAG_ALLOW_OOM | FLAG_NO_WRITES) and server.over_maxmemory()
                 and not caller.is_master):
-            raise RespError(errors.OOM if generic else "OOM allow-oom flag is not set on the script, can not run "
-                                                       "it when used memory > 'maxmemory'")
+            raise RespError(errors.OOM if generic else errors.SCRIPT_OOM)
     run = ScriptRun(engine, caller, sc, name, flags, ro, is_eval)
     run.caller_argv = argv
     if run.cluster and keys:
@@ -1030,22 +1040,22 @@ def split_shebang(body: bytes):
         return FLAG_EVAL_COMPAT, 0
     end = body.find(b"\n")
     if end < 0:
-        raise RespError("ERR Invalid script shebang")
+        raise RespError(errors.SHEBANG_INVALID)
     parts = split_args(body[:end])
     if not parts:
-        raise RespError("ERR Invalid engine in script shebang")
+        raise RespError(errors.SHEBANG_INVALID_ENGINE)
     if parts[0] != b"#!lua":
-        raise RespError("ERR Unexpected engine in script shebang: %s" % parts[0].decode("latin-1"))
+        raise RespError(errors.shebang_unexpected_engine(parts[0]))
     flags = 0
     for p in parts[1:]:
         if p.startswith(b"flags="):
             for f in p[6:].split(b","):
                 bit = FLAG_NAMES.get(f)
                 if bit is None:
-                    raise RespError("ERR Unexpected flag in script shebang: %s" % f.decode("latin-1"))
+                    raise RespError(errors.shebang_unexpected_flag(f))
                 flags |= bit
         else:
-            raise RespError("ERR Unknown lua shebang option: %s" % p.decode("latin-1"))
+            raise RespError(errors.shebang_unknown_option(p))
     return flags, end
 
 
@@ -1071,7 +1081,7 @@ class EvalEngine(_Engine):
         else:
             err = None
         if fn is None:
-            raise RespError("ERR Error compiling script (new function): %s" % _oneline_s(err.decode("latin-1")))
+            raise RespError(errors.script_compile_error(_oneline_s(err.decode("latin-1"))))
         self.scripts[sha] = Script(body, flags, fn, from_eval)
         if from_eval:
             while len(self.lru) >= self.LRU_MAX:
@@ -1155,8 +1165,6 @@ def _valid_name(name: bytes) -> bool:
     return bool(name) and all(ch == 95 or 48 <= ch <= 57 or 65 <= ch <= 90 or 97 <= ch <= 122 for ch in name)
 
 
-NAME_ERROR = ("Library names can only contain letters, numbers, or underscores(_) and must be at least one "
-              "character long")
 LOAD_TIMEOUT_MS = 500
 
 
@@ -1174,36 +1182,34 @@ class FunctionEngine(_Engine):
     def _register_cb(self, engine, n, args):
         lib = self._loading
         if n < 1 or n > 2:
-            return "ERR wrong number of arguments to redis.register_function"
+            return errors.REGISTER_ARGS
         flags = 0
         desc = None
         if n == 1:
             t = args[0]
             if lupa.lua_type(t) != "table":
-                return ("ERR calling redis.register_function with a single argument is only applicable to Lua "
-                        "table (representing named arguments).")
+                return errors.REGISTER_SINGLE_NOT_TABLE
             name = None
             fn = None
             for k, v in t.items():
                 if type(k) is not bytes and type(k) not in (int, float):
-                    return "ERR named argument key given to redis.register_function is not a string"
+                    return errors.REGISTER_KEY_NOT_STRING
                 key = k.lower() if type(k) is bytes else b"%d" % k
                 if key == b"function_name":
                     if type(v) not in (bytes, int, float):
-                        return "ERR function_name argument given to redis.register_function must be a string"
+                        return errors.REGISTER_NAME_NOT_STRING
                     name = v if type(v) is bytes else _lua_args([v])[0]
                 elif key == b"description":
                     if type(v) not in (bytes, int, float):
-                        return "ERR description argument given to redis.register_function must be a string"
+                        return errors.REGISTER_DESCRIPTION_NOT_STRING
                     desc = v if type(v) is bytes else _lua_args([v])[0]
                 elif key == b"callback":
                     if lupa.lua_type(v) != "function":
-                        return "ERR callback argument given to redis.register_function must be a function"
+                        return errors.REGISTER_CALLBACK_NOT_FUNCTION
                     fn = v
                 elif key == b"flags":
                     if lupa.lua_type(v) != "table":
-                        return ("ERR flags argument to redis.register_function must be a table representing "
-                                "function flags")
+                        return errors.REGISTER_FLAGS_NOT_TABLE
                     i = 1
                     while True:
                         f = v[i]
@@ -1211,27 +1217,27 @@ class FunctionEngine(_Engine):
                             break
                         bit = FLAG_NAMES.get(f.lower()) if type(f) is bytes else None
                         if bit is None:
-                            return "ERR unknown flag given"
+                            return errors.REGISTER_UNKNOWN_FLAG
                         flags |= bit
                         i += 1
                 else:
-                    return "ERR unknown argument given to redis.register_function"
+                    return errors.REGISTER_UNKNOWN_ARGUMENT
             if name is None:
-                return "ERR redis.register_function must get a function name argument"
+                return errors.REGISTER_NO_NAME
             if fn is None:
-                return "ERR redis.register_function must get a callback argument"
+                return errors.REGISTER_NO_CALLBACK
         else:
             name, fn = args
             if type(name) not in (bytes, int, float):
-                return "ERR first argument to redis.register_function must be a string"
+                return errors.REGISTER_FIRST_NOT_STRING
             if type(name) is not bytes:
                 name = _lua_args([name])[0]
             if lupa.lua_type(fn) != "function":
-                return "ERR second argument to redis.register_function must be a function"
+                return errors.REGISTER_SECOND_NOT_FUNCTION
         if not _valid_name(name):
-            return "ERR " + NAME_ERROR
+            return errors.LIBRARY_NAME_INVALID
         if name in lib.functions:
-            return "ERR Function already exists in the library"
+            return errors.LIBRARY_FUNCTION_TWICE
         lib.functions[name] = Function(name, fn, desc, flags, lib)
         return None
 
@@ -1240,7 +1246,7 @@ class FunctionEngine(_Engine):
         replace=False an existing library of that name is refused before its code runs."""
         name, end = parse_library_metadata(code)
         if not replace and name in self.libraries:
-            raise RespError("ERR Library '%s' already exists" % name.decode("latin-1"))
+            raise RespError(errors.library_exists(name))
         lib = Library(name, code)
         self._loading = lib
         self.load_registry = self._register_cb
@@ -1251,21 +1257,23 @@ class FunctionEngine(_Engine):
             self._loading = None
             self.load_registry = None
             self.load_deadline = 0.0
-        ok, err = res if isinstance(res, tuple) else (res, None)
-        if not ok:
-            raise RespError(_oneline_s("ERR " + err.decode("latin-1")))
+        if res is not True:  # (false, 'compile' or 'register', the Lua error)
+            _, stage, err = res
+            err = err.decode("latin-1")
+            text = errors.function_compile_error(err) if stage == b"compile" else errors.function_register_error(err)
+            raise RespError(_oneline_s(text))
         if not lib.functions:
-            raise RespError("ERR No functions registered")
+            raise RespError(errors.LIBRARY_NO_FUNCTIONS)
         return lib
 
     def link(self, lib: Library, replace: bool) -> None:
         old = self.libraries.get(lib.name)
         if old is not None and not replace:
-            raise RespError("ERR Library '%s' already exists" % lib.name.decode("latin-1"))
+            raise RespError(errors.library_exists(lib.name))
         for fname in lib.functions:
             owner = self.functions.get(fname)
             if owner is not None and owner.library is not old:
-                raise RespError("ERR Function %s already exists" % fname.decode("latin-1"))
+                raise RespError(errors.function_exists(fname))
         if old is not None:
             self.unlink(old)
         self.libraries[lib.name] = lib
@@ -1283,28 +1291,28 @@ def parse_library_metadata(code: bytes):
     from amr_emulator.protocol.resp import split_args
 
     if not code.startswith(b"#!"):
-        raise RespError("ERR Missing library metadata")
+        raise RespError(errors.LIBRARY_METADATA_MISSING)
     end = code.find(b"\n")
     if end < 0:
-        raise RespError("ERR Invalid library metadata")
+        raise RespError(errors.LIBRARY_METADATA_INVALID)
     parts = split_args(code[:end])
     if not parts:
-        raise RespError("ERR Invalid library metadata")
+        raise RespError(errors.LIBRARY_METADATA_INVALID)
     engine_name = parts[0][2:]
     name = None
     for p in parts[1:]:
         if p[:5].lower() == b"name=":
             if name is not None:
-                raise RespError("ERR Invalid metadata value, name argument was given multiple times")
+                raise RespError(errors.LIBRARY_NAME_TWICE)
             name = p[5:]
             continue
-        raise RespError("ERR Invalid metadata value given: %s" % p.decode("latin-1"))
+        raise RespError(errors.library_metadata_invalid_value(p))
     if name is None:
-        raise RespError("ERR Library name was not given")
+        raise RespError(errors.LIBRARY_NAME_MISSING)
     if not _valid_name(name):
-        raise RespError("ERR " + NAME_ERROR)
+        raise RespError(errors.LIBRARY_NAME_INVALID)
     if engine_name.upper() != b"LUA":
-        raise RespError("ERR Engine '%s' not found" % engine_name.decode("latin-1"))
+        raise RespError(errors.engine_not_found(engine_name))
     return name, end
 
 

@@ -14,6 +14,7 @@ import sys
 from collections import deque
 from time import monotonic, time
 
+from amr_emulator.protocol import errors
 from amr_emulator.protocol.rdb import RdbError
 from amr_emulator.protocol.resp import Push
 
@@ -137,7 +138,7 @@ class Server:
     def client_connected(self, c: Client) -> None:
         if len(self.clients) >= self.config.maxclients:
             self.stat_rejected_conn += 1
-            c.transport.write(b"-ERR max number of clients reached\r\n")
+            c.transport.write(errors.error_frame(errors.MAX_CLIENTS))
             c.transport.close()
             return
         self.clients[c.id] = c

@@ -11,6 +11,7 @@ import logging
 from time import monotonic
 from typing import Callable
 
+from amr_emulator.protocol import errors
 from amr_emulator.protocol.resp import OK, RequestParser, encode2
 from amr_emulator.topology import Topology
 from proxy.quorum import WITNESS, Quorum
@@ -42,9 +43,9 @@ class Witness:
         if name == b"auth" and len(argv) == 2:
             if hmac.compare_digest(argv[1], self.topology.internal_password.encode()):
                 return encode2(OK), True
-            return b"-WRONGPASS invalid username-password pair or user is disabled.\r\n", authed
+            return errors.error_frame(errors.WRONGPASS), authed
         if not authed:
-            return b"-NOAUTH Authentication required.\r\n", authed
+            return errors.error_frame(errors.NOAUTH), authed
         q = self.quorum
         try:
             if name in (b"amr.prevote", b"amr.vote", b"amr.heartbeat") and len(argv) in (4, 5):
@@ -60,7 +61,7 @@ class Witness:
             if name == b"amr.topology.set" and len(argv) in (2, 3):
                 topo = Topology.from_json(argv[1])
                 if topo.epoch < self.topology.epoch:
-                    return b"-ERR stale topology epoch %d (current %d)\r\n" % (topo.epoch, self.topology.epoch), authed
+                    return errors.error_frame(errors.stale_topology(topo.epoch, self.topology.epoch)), authed
                 self.topology = topo
                 # patching adds and removes nodes: the majority counts over the current ones
                 q.set_members([n.id for n in topo.nodes if n.state != "removed"] + [WITNESS], can_lead=False)
@@ -69,8 +70,8 @@ class Witness:
             if name == b"amr.topology" and len(argv) == 1:
                 return encode2(self.topology.to_json().encode()), authed
         except (ValueError, KeyError, TypeError) as e:
-            return b"-ERR " + str(e).encode()[:200] + b"\r\n", authed
-        return b"-ERR unknown command\r\n", authed
+            return errors.error_frame(errors.err_reply(str(e)[:200])), authed
+        return errors.error_frame(errors.WITNESS_UNKNOWN_COMMAND), authed
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         parser = RequestParser()

@@ -46,7 +46,7 @@ def parse_hello(argv: list) -> tuple:
                 raise RespError(errors.CLIENT_NAME_INVALID)
             i += 2
         else:
-            raise RespError("ERR Syntax error in HELLO option '%s'" % argv[i].decode("latin-1"))
+            raise RespError(errors.hello_syntax(argv[i]))
     return version, auth, name
 
 
@@ -54,7 +54,7 @@ def client_type_arg(value: bytes) -> bytes:
     """A TYPE argument of CLIENT LIST / CLIENT KILL, lowercased, 'slave' read as 'replica'."""
     low = value.lower()
     if low not in CLIENT_TYPES:
-        raise RespError("ERR Unknown client type '%s'" % value.decode("latin-1"))
+        raise RespError(errors.unknown_client_type(value))
     return b"replica" if low == b"slave" else low
 
 
@@ -69,9 +69,9 @@ def parse_setinfo(argv: list) -> tuple:
     """CLIENT SETINFO LIB-NAME|LIB-VER value -> (b"lib-name" or b"lib-ver", value)."""
     attr = argv[2].lower()
     if attr not in (b"lib-name", b"lib-ver"):
-        raise RespError("ERR Unrecognized option '%s'" % argv[2].decode("latin-1"))
+        raise RespError(errors.setinfo_unrecognized(argv[2]))
     if not valid_client_attr(argv[3]):
-        raise RespError("ERR %s cannot contain spaces, newlines or special characters." % argv[2].decode("latin-1"))
+        raise RespError(errors.setinfo_invalid(argv[2]))
     return attr, argv[3]
 
 

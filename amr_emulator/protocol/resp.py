@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 import re
 
+from . import errors
 from .errors import ProtocolError, RespError
 
 try:
@@ -268,12 +269,12 @@ class RequestParser:
                         nl = find(b"\n", pos)
                         if nl == -1:
                             if n - pos > PROTO_INLINE_MAX_SIZE:
-                                raise ProtocolError("too big inline request")
+                                raise ProtocolError(errors.PROTO_INLINE_TOO_BIG)
                             break
                         end = nl - 1 if nl > pos and buf[nl - 1] == 13 else nl
                         words = split_args(bytes(buf[pos:end]))
                         if words is None:
-                            raise ProtocolError("unbalanced quotes in request")
+                            raise ProtocolError(errors.PROTO_UNBALANCED_QUOTES)
                         pos = nl + 1
                         if words:
                             out.append(words)
@@ -281,15 +282,15 @@ class RequestParser:
                     cr = find(b"\r", pos)
                     if cr == -1:
                         if n - pos > PROTO_INLINE_MAX_SIZE:
-                            raise ProtocolError("too big mbulk count string")
+                            raise ProtocolError(errors.PROTO_MBULK_COUNT_TOO_BIG)
                         break
                     if cr + 1 >= n:
                         break
                     count = string2ll(buf[pos + 1:cr])
                     if count is None or count > INT_MAX:
-                        raise ProtocolError("invalid multibulk length")
+                        raise ProtocolError(errors.PROTO_INVALID_MBULK_LENGTH)
                     if count > 10 and self.require_auth:
-                        raise ProtocolError("unauthenticated multibulk length")
+                        raise ProtocolError(errors.PROTO_UNAUTHENTICATED_MBULK_LENGTH)
                     pos = cr + 2
                     if count <= 0:
                         continue
@@ -306,17 +307,17 @@ class RequestParser:
                         cr = find(b"\r", pos)
                         if cr == -1:
                             if n - pos > PROTO_INLINE_MAX_SIZE:
-                                raise ProtocolError("too big bulk count string")
+                                raise ProtocolError(errors.PROTO_BULK_COUNT_TOO_BIG)
                             break
                         if cr + 1 >= n:
                             break
                         if buf[pos] != 36:  # '$'
-                            raise ProtocolError("expected '$', got '%s'" % chr(buf[pos]))
+                            raise ProtocolError(errors.proto_expected_dollar(chr(buf[pos])))
                         blen = string2ll(buf[pos + 1:cr])
                         if blen is None or blen < 0 or blen > self.max_bulk_len:
-                            raise ProtocolError("invalid bulk length")
+                            raise ProtocolError(errors.PROTO_INVALID_BULK_LENGTH)
                         if blen > 16384 and self.require_auth:
-                            raise ProtocolError("unauthenticated bulk length")
+                            raise ProtocolError(errors.PROTO_UNAUTHENTICATED_BULK_LENGTH)
                         pos = cr + 2
                     end = pos + blen
                     if end + 2 > n:

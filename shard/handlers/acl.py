@@ -43,11 +43,6 @@ _HELP = [
     "    Return the current connection username.",
 ]
 
-_NO_ACL_FILE = ("ERR This Redis instance is not configured to use an ACL file. You may want to specify users via "
-                "the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration "
-                "file set) in order to store users in the Redis configuration.")
-
-
 @command("acl|help")
 def acl_help_command(c, argv):
     return help_reply(argv[0], _HELP)
@@ -75,7 +70,7 @@ def acl_cat_command(c, argv):
         return [cat.encode() for cat in CATEGORIES]
     cat = argv[2].decode("latin-1")
     if cat.lower() not in CATEGORIES:
-        raise RespError("ERR Unknown category '%s'" % cat[:128])
+        raise RespError(errors.acl_unknown_category(cat))
     return [s.name.encode() for s in specs_in_category(cat.lower())]
 
 
@@ -83,11 +78,11 @@ def acl_cat_command(c, argv):
 def acl_setuser_command(c, argv):
     name = argv[2]
     if has_spaces(name):
-        raise RespError("ERR Usernames can't contain spaces or null characters")
+        raise RespError(errors.ACL_USERNAME_SPACES)
     try:
         c.server.acl.set_user(name, argv[3:])
     except ACLError as e:
-        raise RespError("ERR " + str(e)) from None
+        raise RespError(errors.err_reply(str(e))) from None
     return OK
 
 
@@ -95,7 +90,7 @@ def acl_setuser_command(c, argv):
 def acl_deluser_command(c, argv):
     names = argv[2:]
     if b"default" in names:
-        raise RespError("ERR The 'default' user cannot be removed")
+        raise RespError(errors.ACL_DEFAULT_UNDELETABLE)
     server = c.server
     acl = server.acl
     deleted = 0
@@ -132,8 +127,7 @@ def acl_genpass_command(c, argv):
         if bits is None:
             raise RespError(errors.NOT_INTEGER)
     if bits <= 0 or bits > 4096:
-        raise RespError("ERR ACL GENPASS argument must be the number of bits for the output password, a positive "
-                        "number up to 4096")
+        raise RespError(errors.ACL_GENPASS_BITS)
     chars = (bits + 3) // 4
     return secrets.token_hex((chars + 1) // 2)[:chars].encode()
 
@@ -172,16 +166,16 @@ def acl_log_command(c, argv):
 def acl_dryrun_command(c, argv):
     u = c.server.acl.users.get(argv[2])
     if u is None:
-        raise RespError("ERR User '%s' not found" % argv[2].decode("latin-1"))
+        raise RespError(errors.acl_user_not_found(argv[2]))
     cmd_argv = argv[3:]
     spec = REDIS_COMMANDS.get(cmd_argv[0].decode("latin-1").lower())
     if spec is not None and spec.subcommands and len(cmd_argv) >= 2:
         spec = spec.subcommands.get(cmd_argv[1].decode("latin-1").lower())
     if spec is None:
-        raise RespError("ERR Command '%s' not found" % cmd_argv[0].decode("latin-1"))
+        raise RespError(errors.acl_command_not_found(cmd_argv[0]))
     argc = len(cmd_argv)
     if (spec.arity > 0 and spec.arity != argc) or argc < -spec.arity:
-        raise RespError("ERR wrong number of arguments for '%s' command" % spec.name)
+        raise RespError(errors.wrong_arity(spec.name))
     reason, idx = u.check(spec, cmd_argv)
     if reason:
         return error_message(reason, u.name, spec, cmd_argv[idx], True).encode("latin-1")
@@ -190,9 +184,9 @@ def acl_dryrun_command(c, argv):
 
 @command("acl|load")
 def acl_load_command(c, argv):
-    raise RespError(_NO_ACL_FILE)
+    raise RespError(errors.ACL_NO_FILE)
 
 
 @command("acl|save")
 def acl_save_command(c, argv):
-    raise RespError(_NO_ACL_FILE)
+    raise RespError(errors.ACL_NO_FILE)

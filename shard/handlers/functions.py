@@ -19,10 +19,10 @@ def fcall_generic(c, argv, ro: bool):
     engine = scripting.get_function_engine(server)
     f = engine.functions.get(argv[1])
     if f is None:
-        raise RespError("ERR Function not found")
+        raise RespError(errors.FUNCTION_NOT_FOUND)
     n = string2ll(argv[2])
     if n is None:
-        raise RespError("ERR Bad number of keys provided")
+        raise RespError(errors.FUNCTION_BAD_NUMKEYS)
     if n > len(argv) - 3:
         raise RespError(errors.NUMKEYS_GREATER)
     if n < 0:
@@ -50,9 +50,9 @@ def function_load_command(c, argv):
             replace = True
             i += 1
             continue
-        raise RespError("ERR Unknown option given: %s" % argv[i].decode("latin-1"))
+        raise RespError(errors.function_load_unknown_option(argv[i]))
     if i >= len(argv):
-        raise RespError("ERR Function code is missing")
+        raise RespError(errors.FUNCTION_CODE_MISSING)
     engine = scripting.get_function_engine(c.server)
     lib = engine.create_library(argv[i], 0 if c.is_master else scripting.LOAD_TIMEOUT_MS, replace)
     engine.link(lib, replace)
@@ -65,7 +65,7 @@ def function_delete_command(c, argv):
     engine = scripting.get_function_engine(c.server)
     lib = engine.libraries.get(argv[2])
     if lib is None:
-        raise RespError("ERR Library not found")
+        raise RespError(errors.FUNCTION_LIBRARY_NOT_FOUND)
     engine.unlink(lib)
     c.server.dirty += 1
     return OK
@@ -76,7 +76,7 @@ def function_flush_command(c, argv):
     if len(argv) > 3:
         raise RespError(errors.subcommand_syntax(argv[1], argv[0]))
     if len(argv) == 3 and argv[2].lower() not in (b"sync", b"async"):
-        raise RespError("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
+        raise RespError(errors.FUNCTION_FLUSH_MODE)
     c.server.function_engine = scripting.FunctionEngine(c.server)
     c.server.dirty += 1
     return OK
@@ -99,11 +99,11 @@ def function_list_command(c, argv):
             continue
         if pattern is None and a.lower() == b"libraryname":
             if i >= len(argv) - 1:
-                raise RespError("ERR library name argument was not given")
+                raise RespError(errors.FUNCTION_LIST_NO_LIBRARY_NAME)
             pattern = argv[i + 1]
             i += 2
             continue
-        raise RespError("ERR Unknown argument %s" % a.decode("latin-1"))
+        raise RespError(errors.function_list_unknown_argument(a))
     engine = scripting.get_function_engine(c.server)
     out = []
     for lib in engine.libraries.values():
@@ -123,9 +123,8 @@ def function_dump_command(c, argv):
     return function_dump_payload([lib.code for lib in scripting.get_function_engine(c.server).libraries.values()])
 
 
-_RESTORE_ERRORS = {"pre-ga": "ERR Pre-GA function format not supported",
-                   "type": "ERR given type is not a function",
-                   "load": "ERR failed loading the given functions payload"}
+_RESTORE_ERRORS = {"pre-ga": errors.FUNCTION_RESTORE_PRE_GA, "type": errors.FUNCTION_RESTORE_NOT_FUNCTION,
+                   "load": errors.FUNCTION_RESTORE_LOAD_FAILED}
 
 
 @command("function|restore")
@@ -136,10 +135,10 @@ def function_restore_command(c, argv):
     if len(argv) == 4:
         policy = argv[3].lower()
         if policy not in (b"append", b"replace", b"flush"):
-            raise RespError("ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.")
+            raise RespError(errors.FUNCTION_RESTORE_POLICY)
     data = argv[2]
     if not verify_dump_payload(data):
-        raise RespError("ERR DUMP payload version or checksum are wrong")
+        raise RespError(errors.DUMP_PAYLOAD_WRONG)
     try:
         codes = read_function_payload(data)
     except FunctionPayloadError as e:
@@ -152,11 +151,11 @@ def function_restore_command(c, argv):
     for code in codes:
         lib = fresh.create_library(code, 0)
         if any(lib.name == other.name for other in libs):
-            raise RespError("ERR Library '%s' already exists" % lib.name.decode("latin-1"))
+            raise RespError(errors.library_exists(lib.name))
         for other in libs:
             for fname in lib.functions:
                 if fname in other.functions:
-                    raise RespError("ERR Function %s already exists" % fname.decode("latin-1"))
+                    raise RespError(errors.function_exists(fname))
         libs.append(lib)
     if policy == b"flush":
         for lib in libs:
@@ -167,14 +166,14 @@ def function_restore_command(c, argv):
         if not replace:
             for lib in libs:
                 if lib.name in engine.libraries:
-                    raise RespError("ERR Library %s already exists" % lib.name.decode("latin-1"))
+                    raise RespError(errors.library_join_exists(lib.name))
         replaced = [engine.libraries[lib.name] for lib in libs if lib.name in engine.libraries]
         new_names = {lib.name for lib in libs}
         for lib in libs:
             for fname in lib.functions:
                 owner = engine.functions.get(fname)
                 if owner is not None and owner.library.name not in new_names:
-                    raise RespError("ERR Function %s already exists" % fname.decode("latin-1"))
+                    raise RespError(errors.function_exists(fname))
         for old in replaced:
             engine.unlink(old)
         # the libraries were compiled in `fresh`: move the whole state over when it is the only one used

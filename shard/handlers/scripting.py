@@ -81,7 +81,7 @@ def script_flush_command(c, argv):
     if len(argv) == 3 and argv[2].lower() in (b"sync", b"async"):
         pass
     elif len(argv) != 2:
-        raise RespError("ERR SCRIPT FLUSH only support SYNC|ASYNC option")
+        raise RespError(errors.SCRIPT_FLUSH_MODE)
     scripting.reset_eval_engine(c.server)
     return OK
 

@@ -331,8 +331,7 @@ class Primary:
                 c.repl_listening_port = port
             elif opt == b"ip-address":
                 if len(val) >= 256:
-                    raise RespError("ERR REPLCONF ip-address provided by replica instance is too long: %d bytes"
-                                    % len(val))
+                    raise RespError(errors.replconf_ip_too_long(len(val)))
                 c.repl_ip = val.decode("latin-1")
             elif opt == b"capa":
                 capa = getattr(c, "repl_capa", None)
@@ -363,12 +362,11 @@ class Primary:
             elif opt == b"rdb-only":
                 v = string2ll(val)
                 if v is None or not 0 <= v <= 1:
-                    raise RespError("ERR value is out of range, must be positive" if v is not None
-                                    else "ERR value is not an integer or out of range")
+                    raise RespError(errors.OUT_OF_RANGE_POSITIVE if v is not None else errors.NOT_INTEGER)
             elif opt == b"rdb-filter-only":
                 for f in val.split():
                     if f.lower() != b"functions":
-                        raise RespError("ERR Unsupported rdb-filter-only option: %s" % f.decode("latin-1"))
+                        raise RespError(errors.rdb_filter_unsupported(f))
             else:
                 raise RespError(errors.replconf_unrecognized(argv[j].decode("latin-1")))
         return OK

@@ -38,9 +38,6 @@ MAGIC = b"HYLL"
 SEED = 0xADC83B19
 ALPHA_INF = 0.721347520444481703680
 
-NOT_HLL = "WRONGTYPE Key is not a valid HyperLogLog string value."
-INVALID = "INVALIDOBJ Corrupted HLL object detected"
-
 _M = 0xC6A4A7935BD1E995
 _MASK = (1 << 64) - 1
 _QBIT = 1 << Q

@@ -6,13 +6,15 @@ Every test that changes a setting restores it on both servers (the `cfg` fixture
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import time
 
 import pytest
 
 from amr_emulator.protocol.resp import RespError, Verbatim, decode_reply
 from tests.conftest import Compat
-from tests.servers import RawConnection, start_redis
+from tests.servers import RawConnection, redis_server_path, start_redis
 
 # 7.0.15 differs: the HELP footer says "Prints this help." (7.2+: "Print this help.")
 FOOTER_70 = (b"+    Prints this help.", b"+    Print this help.")
@@ -923,3 +925,20 @@ def test_monitor_order_after_execution(compat):
         ("EXEC",),
     ])
     assert ours == theirs
+
+
+@pytest.mark.parametrize("name, value", [("appenddirname", "a/b"), ("appenddirname", ""),
+                                         ("appendfilename", "a/b"), ("appendfilename", ""),
+                                         ("dbfilename", "a/b")])
+def test_startup_refuses_a_path(name, value, tmp_path):
+    """The immutable file settings are judged at startup only: both servers refuse to start, with one reason."""
+    if redis_server_path() is None:
+        pytest.skip("redis-server is not installed")
+    reason = {}
+    for who, args in (("shard", [sys.executable, "-m", "shard", "--port", "0", "--config", f"{name}={value}"]),
+                      ("redis", [redis_server_path(), "--port", "0", "--save", "", f"--{name}", value])):
+        p = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=30)
+        assert p.returncode != 0, (who, p.stdout, p.stderr)
+        last = (p.stdout + p.stderr).strip().splitlines()[-1]
+        reason[who] = last.split(": ")[-1] if who == "shard" else last
+    assert reason["shard"] == reason["redis"]

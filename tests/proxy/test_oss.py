@@ -246,6 +246,23 @@ def test_keys_in_slot(oss):
         conn.close()
 
 
+def test_keys_in_slot_errors(oss, real_cluster):
+    """CLUSTER COUNTKEYSINSLOT / GETKEYSINSLOT / REPLICAS refusals, byte for byte with a real cluster node."""
+    ours = oss.raw(0, "cluster")
+    theirs = RawConnection("127.0.0.1", real_cluster[0].port)
+    try:
+        for cmd in [("CLUSTER", "COUNTKEYSINSLOT", "x"), ("CLUSTER", "COUNTKEYSINSLOT", "-1"),
+                    ("CLUSTER", "COUNTKEYSINSLOT", "16384"), ("CLUSTER", "GETKEYSINSLOT", "x", "1"),
+                    ("CLUSTER", "GETKEYSINSLOT", "1", "x"), ("CLUSTER", "GETKEYSINSLOT", "x", "-1"),
+                    ("CLUSTER", "GETKEYSINSLOT", "16384", "1"), ("CLUSTER", "GETKEYSINSLOT", "1", "-1"),
+                    ("CLUSTER", "GETKEYSINSLOT", "-1", "-1"), ("CLUSTER", "REPLICAS", "nosuchnode")]:
+            a, b = ours.call(*cmd), theirs.call(*cmd)
+            assert a == b and a[:1] == b"-", (cmd, a, b)
+    finally:
+        ours.close()
+        theirs.close()
+
+
 def test_resp3_cluster_client(oss):
     rc = RedisCluster(host=oss.host, port=oss.port, protocol=3)
     try:
