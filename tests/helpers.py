@@ -1,5 +1,6 @@
 """Helpers shared by several test packages: an in-process shard harness that records the replicated
-effects, waiting for blocked clients, comparing keyspace events, a temporary AMR_EMULATOR_HOME."""
+effects, a transport that keeps what a Client writes, waiting for blocked clients, comparing keyspace
+events, a temporary AMR_EMULATOR_HOME."""
 from __future__ import annotations
 
 import os
@@ -11,6 +12,22 @@ from amr_emulator.protocol.resp import RespError, decode_reply
 from shard.dispatch import process_command
 from shard.server import Server
 from shard.session import Client
+
+
+class MemoryTransport:
+    """What an in-process Client writes, kept in `data` (connection_made(MemoryTransport()))."""
+
+    def __init__(self):
+        self.data = b""
+
+    def write(self, data):
+        self.data += data
+
+    def get_extra_info(self, name, default=None):
+        return ("127.0.0.1", 1)
+
+    def close(self):
+        pass
 
 
 class Harness:

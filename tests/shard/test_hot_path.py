@@ -5,6 +5,7 @@ import pytest
 from amr_emulator.protocol.resp import RequestParser, decode_reply, encode_command
 from shard.server import Server
 from shard.session import Client
+from tests.helpers import MemoryTransport
 
 # --- the parser: hiredis's reading is taken only where Redis reads the same ---------------------
 
@@ -164,23 +165,9 @@ def test_slowlog_logs_every_pipelined_command(compat):
 # --- replication: through data_received, only while the server propagates --------------------
 
 
-class _Transport:
-    def __init__(self):
-        self.data = b""
-
-    def write(self, data):
-        self.data += data
-
-    def get_extra_info(self, name, default=None):
-        return ("127.0.0.1", 1)
-
-    def close(self):
-        pass
-
-
 def _client(server):
     c = Client(server)
-    c.connection_made(_Transport())
+    c.connection_made(MemoryTransport())
     return c
 
 
