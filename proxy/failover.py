@@ -572,6 +572,7 @@ class Coordinator:
         oip, nip = t.node(old.node).ip, t.node(new.node).ip
         bound = self.timer("planned_failover_timeout_ms")
         started = monotonic()
+        swapped = False
         # writes wait on the primary (they are answered once it is a replica: the proxies redirect them)
         await shard_call(oip, old.port, pw, (b"CLIENT", b"PAUSE", str(int(bound * 3000)).encode(), b"WRITE"),
                          timeout=1.0)
@@ -589,6 +590,7 @@ class Coordinator:
                 await asyncio.sleep(0.002)
             po = int(pi.get("master_repl_offset", 0))
             synced_at = monotonic()
+            swapped = True
             await shard_call(nip, new.port, pw, (b"REPLICAOF", b"NO", b"ONE"), timeout=1.0)
             await shard_call(oip, old.port, pw, (b"REPLICAOF", nip.encode(), str(new.port).encode()), timeout=1.0)
             shards, parts = promote(t, pid, new.id)
@@ -596,7 +598,11 @@ class Coordinator:
             if not await self.commit(topo, wait_all=True):
                 raise FailoverError(f"partition {pid}: the new topology was not committed")
         except BaseException:
-            await shard_call(oip, old.port, pw, (b"CLIENT", b"UNPAUSE"), timeout=1.0)
+            if swapped:   # not committed: the roles go back to what the topology still says
+                await _quietly(shard_call(oip, old.port, pw, (b"REPLICAOF", b"NO", b"ONE"), timeout=1.0))
+                await _quietly(shard_call(nip, new.port, pw, (b"REPLICAOF", oip.encode(), str(old.port).encode()),
+                                          timeout=1.0))
+            await _quietly(shard_call(oip, old.port, pw, (b"CLIENT", b"UNPAUSE"), timeout=1.0))
             raise
         await shard_call(oip, old.port, pw, (b"CLIENT", b"UNPAUSE"), timeout=1.0)
         done = monotonic()
@@ -605,6 +611,14 @@ class Coordinator:
                   "write_pause_ms": round((done - started) * 1000, 1)}
         self.event("failover", kind="planned", **result)
         return result
+
+
+async def _quietly(call) -> None:
+    """A clean-up call after a failure: its own failure must not hide the first one."""
+    try:
+        await call
+    except Exception as e:  # noqa: BLE001
+        log.warning("clean-up after a failed failover: %r", e)
 
 
 async def _replication(host: str, port: int, pw: str) -> dict[str, str]:

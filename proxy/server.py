@@ -235,7 +235,8 @@ class ProxyServer:
             try:
                 data = c.encode(json.dumps(await work).encode())
             except (FailoverError, OSError, asyncio.TimeoutError, ConnectionError) as e:
-                data = errors.error_frame(errors.operation_failed(what, str(e)).replace("\r\n", " "))
+                detail = str(e) or type(e).__name__   # a timeout says nothing of itself
+                data = errors.error_frame(errors.operation_failed(what, detail).replace("\r\n", " "))
             except Exception as e:  # noqa: BLE001 - a bug of ours: answer, serve on
                 log.exception("%s", what)
                 data = errors.error_frame(errors.operation_failed(what, "internal error %r" % (e,))[:299])
