@@ -229,8 +229,7 @@ class Patching:
         pauses: dict[int, float] = {}
         for old in moving:
             if self.topology.partition(old.partition).primary == old.id:
-                result = (await self._leader_call("AMR.FAILOVER.TO", str(old.partition), str(new_ids[old.id]),
-                                                  timeout=10.0))[0]
+                result = await self._failover_to(old.partition, new_ids[old.id])
                 pauses[old.id] = result.get("write_pause_ms")
                 await self.current_topology()
 
@@ -251,6 +250,19 @@ class Patching:
             self.event("shard-migrated", epoch=t.epoch, **result)
             done.append(result)
         return done
+
+    async def _failover_to(self, partition: int, shard: int) -> dict[str, Any]:
+        """A planned failover to the shard, asked again if the leader did not see it up yet (a loaded node
+        misses pings) or the leadership moved meanwhile."""
+        for attempt in range(3):
+            try:
+                return (await self._leader_call("AMR.FAILOVER.TO", str(partition), str(shard), timeout=15.0))[0]
+            except HttpError as e:
+                if attempt == 2 or "not a live replica" not in e.message:
+                    raise
+                self.event("failover-retried", partition=partition, shard=shard, error=e.message)
+                await asyncio.sleep(0.5)
+        raise AssertionError("unreachable")
 
     async def _wait_synced(self, shard_id: int) -> None:
         """Until the shard (a new replica) has finished its full sync and follows its primary."""
