@@ -59,7 +59,9 @@ def test_fast_reading_equals_exact_reading(data):
 
 
 @pytest.mark.timeout(2)
-@pytest.mark.parametrize("data", [b"*2147483647\r\n$4\r\nPING\r\n", b"*2\r\n$3\r\nGET\r\n*2147483647\r\n"])
+@pytest.mark.parametrize("data", [b"*2147483647\r\n$4\r\nPING\r\n", b"*2\r\n$3\r\nGET\r\n*2147483647\r\n",
+                                  b"~2147483647\r\n", b">2147483647\r\n", b"*1\r\n~2147483647\r\n",
+                                  b"%1073741823\r\n", b"*1\r\n$4\r\nPING\r\n>2147483647\r\n"])
 def test_huge_array_headers_cost_nothing(data):
     for _ in range(5):  # hiredis would reserve 16 GiB and free it slot by slot: seconds each
         assert _fast(data) == _exact(data)
