@@ -126,21 +126,12 @@ _TABLE_LEN = 1 << 16
 # more, or anything that looks like one: hiredis would reserve the whole list at once (calloc:
 # cheap) and, if the request stays incomplete, free it slot by slot when its reader is dropped
 # (seconds for `*2147483647`, a minute for `>2147483647`). Such a chunk goes to the exact parser.
-# `_BIG_ARRAY` alone serves a chunk without any of `~ > % |` (a literal prefix: a fast scan).
+# `_BIG_ARRAY` alone serves a chunk without any of `~ > % |` (a literal prefix: a fast scan); one
+# request whose count has one digit, and no other `*`, needs no regex (`int in bytes` is a memchr).
 _BIG_ARRAY = re.compile(rb"\*[0-9]{7}").search
 _BIG_AGGREGATE = re.compile(rb"[*~>%|][0-9]{7}").search
 _HEADER_SIZE = [len(str(n)) + 3 for n in range(_TABLE_LEN)]
 _ARG_SIZE = [n + len(str(n)) + 5 for n in range(_TABLE_LEN)]
-
-
-def _small_headers(data: bytes) -> bool:
-    """True when no aggregate header in `data` could count a million elements (see _BIG_ARRAY).
-    `x in bytes` with an int is a memchr; one request whose count has one digit needs no regex."""
-    if 126 in data or 62 in data or 37 in data or 124 in data:  # ~ > % |
-        return _BIG_AGGREGATE(data) is None
-    if data[2] == 13 and 42 not in data[1:]:  # `*<digit>\r`, and no other `*`
-        return True
-    return _BIG_ARRAY(data) is None
 
 
 def canonical_size(argv: list) -> int:
@@ -219,7 +210,9 @@ class RequestParser:
             self.feed(data)
             return self.parse()
         end = len(data)
-        if 2 < end <= self.max_bulk_len and _small_headers(data):
+        if 2 < end <= self.max_bulk_len and (
+                _BIG_AGGREGATE(data) is None if 126 in data or 62 in data or 37 in data or 124 in data  # ~ > % |
+                else (data[2] == 13 and 42 not in data[1:]) or _BIG_ARRAY(data) is None):
             reader = self._reader
             reader.feed(data)
             gets = reader.gets
