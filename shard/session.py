@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from time import monotonic, time
+from time import monotonic, time, time_ns
 
 from amr_emulator.protocol.clients import address_text
 from amr_emulator.protocol.errors import RespError
@@ -83,7 +83,7 @@ class Client(asyncio.Protocol):
         self.no_touch = False
         self.monitor = False
         self.ctime = time()
-        self.last_interaction = self.ctime  # the wall clock, as Redis's lastinteraction
+        self.last_interaction = int(self.ctime * 1000)  # ms of the wall clock, as Redis's lastinteraction
         self.cmd_name = "NULL"
         self.rewritten = None  # effects to replicate instead of the request (propagate_as)
 
@@ -196,9 +196,7 @@ class Client(asyncio.Protocol):
             return
         requests, error = self.parser.read(data)
         server = self.server
-        now = time()
-        self.last_interaction = now
-        server.now_ms = int(now * 1000)  # Server.update_clock
+        server.now_ms = self.last_interaction = time_ns() // 1000000  # Server.update_clock
         if self.queue or self.blocked is not None or self.paused:
             self.queue.extend(requests)
             if error is not None:
