@@ -257,8 +257,9 @@ def run_plain(c, requests: list) -> int:
     `process_command` would (its checks cannot apply: the caller made sure of `c.plain_state()`);
     the number run. The rest goes through process_command.
 
-    Per command: one dictionary lookup for the entry, the handler, the reply encoded straight into
-    the output (a short bulk as three pieces that the batch's one join puts together), one clock
+    Per command: one dictionary lookup for the entry and one subscript for its arity, the handler,
+    the reply encoded straight into the output (+OK, a nil, an integer; a short bulk as three
+    pieces that the batch's one join puts together; the rest by the client's encoder), one clock
     reading (a command's time runs from the previous reading) for the slowlog. The stats of a run
     of the same command (a pipeline of SETs) are added once, when the run ends: calls, and the
     run's time (as Redis, which sums each call's difference of microsecond clock readings); the
@@ -270,6 +271,7 @@ def run_plain(c, requests: list) -> int:
     ready_keys = server.ready_keys
     slow = server.slowlog_s
     propagating = server.propagating
+    nil = b"_\r\n" if c.resp == 3 else b"$-1\r\n"
     dirty = 0
     done = 0
     cur = None  # the command of the current run, its first call's index and start time
@@ -318,6 +320,10 @@ def run_plain(c, requests: list) -> int:
                     out.append(b"\r\n")
                 else:
                     out.append(b"$%d\r\n%b\r\n" % (n, result))
+            elif result is None:
+                out.append(nil)
+            elif type(result) is int:
+                out.append(b":%d\r\n" % result)
             elif result is not NO_REPLY:
                 out.append(c.encode(result))
             now = perf_counter()
