@@ -34,8 +34,8 @@ REDIS_VERSION = "7.4.0"
 class Server:
     # Slots for the attributes the hot path reads (an instance with this many attributes gets slow,
     # unspecialised attribute access); "__dict__" holds the rest, and what other modules add.
-    __slots__ = ("table", "plain_table", "plain_ok", "slowlog_s", "now_ms", "maxmemory", "notify_flags", "slowlog_slower_than",
-                 "replica_read_only", "is_replica", "propagating", "dbs", "ready_keys", "monitors", "pause_mode",
+    __slots__ = ("table", "plain_table", "plain_ok", "slowlog_s", "now_ms", "maxmemory", "notify_flags",
+                 "slowlog_slower_than", "replica_read_only", "is_replica", "propagating", "dbs", "ready_keys", "monitors", "pause_mode",
                  "dirty", "stat_numcommands", "stat_failed_calls", "stat_rejected_calls", "stat_keyspace_hits",
                  "stat_keyspace_misses", "channels", "patterns", "__dict__", "__weakref__")
 
@@ -73,6 +73,7 @@ class Server:
         # The hot path's view of the settings above (see plain_refresh): False until computed, and
         # again whenever a server-wide feature that process_command checks may have turned on.
         self.plain_ok = False
+        self.plain_master_ok = False
         self.slowlog_s = 0.01  # slowlog-log-slower-than in seconds (infinite when off)
         self.config = shard_config.Config(self)
         for name, value in settings.items():
@@ -147,12 +148,14 @@ class Server:
     def plain_refresh(self) -> bool:
         """True when none of the server-wide features that process_command checks is on, so a
         plain command needs none of its steps (Client.plain_state adds the client's own); kept in
-        `plain_ok` until hot_path_changed."""
+        `plain_ok` until hot_path_changed. `plain_master_ok` leaves out the read-only replica's
+        refusal, which its primary's link does not get."""
         slower = self.slowlog_slower_than
         self.slowlog_s = slower / 1e6 if slower >= 0 else float("inf")
-        ok = self.plain_ok = not (self.monitors or self.pause_mode or self.maxmemory or self.acl_restricted
-                                  or self.tracking is not None or self.repl_guard is not None
-                                  or self.busy_script is not None or (self.is_replica and self.replica_read_only))
+        self.plain_master_ok = not (self.monitors or self.pause_mode or self.maxmemory or self.acl_restricted
+                                    or self.tracking is not None or self.repl_guard is not None
+                                    or self.busy_script is not None)
+        ok = self.plain_ok = self.plain_master_ok and not (self.is_replica and self.replica_read_only)
         return ok
 
     # --- clients -------------------------------------------------------------------------------

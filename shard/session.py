@@ -185,11 +185,7 @@ class Client(asyncio.Protocol):
         server = self.server
         return (self.multi is None and self.authenticated and not self.reply_mode
                 and (self.resp == 3 or not (self.subscriptions or self.psubscriptions or self.ssubscriptions))
-                and (server.plain_ok or server.plain_refresh()
-                     or (self.is_master and not (server.monitors or server.pause_mode or server.maxmemory
-                                                 or server.acl_restricted or server.tracking is not None
-                                                 or server.repl_guard is not None
-                                                 or server.busy_script is not None))))
+                and (server.plain_ok or server.plain_refresh() or (self.is_master and server.plain_master_ok)))
 
     def data_received(self, data: bytes) -> None:
         if self.closing:
