@@ -494,6 +494,7 @@ class ACL:
         server = self.server
         d = self.default
         server.acl_restricted = len(self.users) > 1 or not d.unrestricted
+        server.hot_path_changed()
         # new connections must authenticate unless default is on and nopass (authRequired); session.py
         # and RESET read this truthiness from server.requirepass
         server.requirepass = b"" if d.nopass and d.enabled else b"\x00"

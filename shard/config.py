@@ -424,6 +424,7 @@ def _valid_shutdown(value: int) -> None:
 def _attr(attr, conv=int):
     def apply(server, value):
         setattr(server, attr, conv(value))
+        server.hot_path_changed()
 
     return apply
 
@@ -441,6 +442,7 @@ def _apply_eviction(server, value):
 
 def _apply_maxmemory(server, value):
     server.maxmemory = int(value)
+    server.hot_path_changed()
     ev = getattr(server, "eviction", None)
     if ev is not None:
         ev.configure()

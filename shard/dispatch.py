@@ -13,7 +13,7 @@ effects and replies as `process_command`, without the checks that cannot apply t
 from __future__ import annotations
 
 import logging
-from time import perf_counter_ns
+from time import perf_counter, perf_counter_ns
 
 from amr_emulator.protocol import errors
 from amr_emulator.protocol.commands import COMMANDS
@@ -68,7 +68,7 @@ class Entry:
     """A command as dispatch sees it: its spec and its handler (None for a container)."""
 
     __slots__ = ("spec", "handler", "name", "arity", "min_argc", "max_argc", "is_write", "flags", "subs", "denyoom", "allowed_in_pubsub",
-                 "no_auth", "stats", "skip_monitor", "may_pause", "plain")
+                 "no_auth", "stats", "skip_monitor", "may_pause", "plain", "argc_ok")
 
     def __init__(self, spec, handler):
         self.spec = spec
@@ -77,6 +77,8 @@ class Entry:
         self.arity = spec.arity
         self.min_argc = abs(spec.arity)  # the arity as a range: min_argc <= len(argv) <= max_argc
         self.max_argc = spec.arity if spec.arity > 0 else 1 << 62
+        # the same as a table by len(argv) (run_plain: one subscript); longer requests check the range
+        self.argc_ok = bytes(self.min_argc <= n <= self.max_argc for n in range(_ARGC_TABLE))
         self.flags = spec.flags
         self.is_write = "write" in spec.flags
         self.denyoom = "denyoom" in spec.flags
@@ -94,6 +96,7 @@ class Entry:
                       and spec.name not in ("info",))
 
 
+_ARGC_TABLE = 64
 _PUBSUB_ALLOWED = frozenset(["ping", "subscribe", "ssubscribe", "unsubscribe", "sunsubscribe", "psubscribe",
                              "punsubscribe", "quit", "reset"])
 _NOT_PLAIN = frozenset(["noscript", "admin", "blocking"])
@@ -245,43 +248,50 @@ def call(c, entry, argv: list) -> None:
         server.handle_ready_keys()
 
 
+# `$<len>\r\n` for the bulk replies of run_plain (short strings: GET's usual reply)
+_BULK_HEADERS = [b"$%d\r\n" % n for n in range(1024)]
+
+
 def run_plain(c, requests: list) -> int:
     """Run `requests` from the first while they are plain commands with a valid arity, exactly as
     `process_command` would (its checks cannot apply: the caller made sure of `c.plain_state()`);
     the number run. The rest goes through process_command.
 
-    Per command: one dictionary lookup for the entry, the handler, the reply encoded straight into
-    the output, one clock reading (a command's time runs from the previous reading) for the
-    slowlog. The stats of a run of the same command (a pipeline of SETs) are added once, when the
-    run ends: calls, and the run's time (as Redis, which sums each call's difference of
-    microsecond clock readings); the command counter and the client's last command are written
-    once at the end of the batch. INFO, which reads them, is not plain."""
+    Per command: one dictionary lookup for the entry and one subscript for its arity, the handler,
+    the reply encoded straight into the output (+OK, a nil, an integer; a short bulk as three
+    pieces that the batch's one join puts together; the rest by the client's encoder), one clock
+    reading (a command's time runs from the previous reading) for the slowlog. The stats of a run
+    of the same command (a pipeline of SETs) are added once, when the run ends: calls, and the
+    run's time (as Redis, which sums each call's difference of microsecond clock readings); the
+    command counter and the client's last command are written once at the end of the batch. INFO,
+    which reads them, is not plain."""
     server = c.server
     plain = server.plain_table
     out = c.out
-    encode = c.encode
-    slower = server.slowlog_slower_than
-    slow_ns = slower * 1000 if slower >= 0 else 1 << 62
+    ready_keys = server.ready_keys
+    slow = server.slowlog_s
     propagating = server.propagating
+    nil = b"_\r\n" if c.resp == 3 else b"$-1\r\n"
     dirty = 0
     done = 0
     cur = None  # the command of the current run, its first call's index and start time
     mark = 0
-    start = run_start = perf_counter_ns()
+    start = run_start = perf_counter()
     try:
         for argv in requests:
-            entry = plain.get(argv[0])
-            if entry is None:
-                entry = plain.get(argv[0].lower())
-                if entry is None:
+            try:
+                entry = plain[argv[0]]
+                if not entry.argc_ok[len(argv)]:
                     break
-            if not entry.min_argc <= len(argv) <= entry.max_argc:
-                break
+            except (KeyError, IndexError):  # a name in mixed case, or 64 arguments or more
+                entry = plain.get(argv[0].lower())
+                if entry is None or not entry.min_argc <= len(argv) <= entry.max_argc:
+                    break
             if entry is not cur:
                 if cur is not None:
                     stats = cur.stats
                     stats[0] += done - mark
-                    stats[1] += (start - run_start) // 1000
+                    stats[1] += (start - run_start) * 1e6  # a float: INFO prints it as %d
                 cur = entry
                 mark = done
                 run_start = start
@@ -303,19 +313,29 @@ def run_plain(c, requests: list) -> int:
             if result is OK:
                 out.append(b"+OK\r\n")
             elif type(result) is bytes:  # a bulk string, the same in RESP2 and RESP3
-                out.append(b"$%d\r\n%b\r\n" % (len(result), result))
+                n = len(result)
+                if n < 1024:
+                    out.append(_BULK_HEADERS[n])
+                    out.append(result)
+                    out.append(b"\r\n")
+                else:
+                    out.append(b"$%d\r\n%b\r\n" % (n, result))
+            elif result is None:
+                out.append(nil)
+            elif type(result) is int:
+                out.append(b":%d\r\n" % result)
             elif result is not NO_REPLY:
-                out.append(encode(result))
-            now = perf_counter_ns()
-            if now - start >= slow_ns:
-                server.slowlog_add(c, argv, (now - start) // 1000)
+                out.append(c.encode(result))
+            now = perf_counter()
+            if now - start >= slow:
+                server.slowlog_add(c, argv, int((now - start) * 1e6))
             start = now
             done += 1
             if propagating and (server.dirty != dirty or c.rewritten is not None):
                 propagate_effects(c, argv)
-            if server.ready_keys:
+            if ready_keys:
                 server.handle_ready_keys()
-                now = perf_counter_ns()
+                now = perf_counter()
                 run_start += now - start  # not the command's time
                 start = now
             if result is NO_REPLY and c.blocked is not None:
@@ -324,7 +344,7 @@ def run_plain(c, requests: list) -> int:
         if cur is not None:
             stats = cur.stats
             stats[0] += done - mark
-            stats[1] += (start - run_start) // 1000
+            stats[1] += (start - run_start) * 1e6  # a float: INFO prints it as %d
             server.stat_numcommands += done
             c.cmd_name = cur.name
     return done

@@ -918,6 +918,7 @@ class ScriptRun:
                     "SCRIPT KILL" if self.is_eval else "FUNCTION KILL", self.name)
         self.timed_out = True
         self.server.busy_script = self
+        self.server.hot_path_changed()
         catch_termination(self)
         serve_while_busy(self.server, self.caller)
         return self.kill_message() if self.killed else None

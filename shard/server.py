@@ -35,8 +35,8 @@ REDIS_VERSION = "7.4.0"
 class Server:
     # Slots for the attributes the hot path reads (an instance with this many attributes gets slow,
     # unspecialised attribute access); "__dict__" holds the rest, and what other modules add.
-    __slots__ = ("table", "plain_table", "now_ms", "maxmemory", "notify_flags", "slowlog_slower_than",
-                 "replica_read_only", "is_replica", "propagating", "dbs", "ready_keys", "monitors", "pause_mode",
+    __slots__ = ("table", "plain_table", "plain_ok", "slowlog_s", "now_ms", "maxmemory", "notify_flags",
+                 "slowlog_slower_than", "replica_read_only", "is_replica", "propagating", "dbs", "ready_keys", "monitors", "pause_mode",
                  "dirty", "stat_numcommands", "stat_failed_calls", "stat_rejected_calls", "stat_keyspace_hits",
                  "stat_keyspace_misses", "channels", "patterns", "__dict__", "__weakref__")
 
@@ -71,6 +71,11 @@ class Server:
         self.propagating = False
         self.repl_guard = None  # replication's refusal check in dispatch (MASTERDOWN, NOREPLICAS), or None
         self.hz = 10
+        # The hot path's view of the settings above (see plain_refresh): False until computed, and
+        # again whenever a server-wide feature that process_command checks may have turned on.
+        self.plain_ok = False
+        self.plain_master_ok = False
+        self.slowlog_s = 0.01  # slowlog-log-slower-than in seconds (infinite when off)
         self.config = shard_config.Config(self)
         for name, value in settings.items():
             self.config.set_startup(name.replace("_", "-"), str(value))
@@ -133,6 +138,26 @@ class Server:
     def next_client_id(self) -> int:
         self._next_id += 1
         return self._next_id
+
+    # --- the hot path's flag ------------------------------------------------------------------------
+    def hot_path_changed(self) -> None:
+        """A server-wide feature that process_command checks may have turned on (MONITOR, CLIENT
+        PAUSE, maxmemory, ACL rules, client-side caching, replication's guard or role, a busy script,
+        any CONFIG SET): the next batch looks again (plain_refresh)."""
+        self.plain_ok = False
+
+    def plain_refresh(self) -> bool:
+        """True when none of the server-wide features that process_command checks is on, so a
+        plain command needs none of its steps (Client.plain_state adds the client's own); kept in
+        `plain_ok` until hot_path_changed. `plain_master_ok` leaves out the read-only replica's
+        refusal, which its primary's link does not get."""
+        slower = self.slowlog_slower_than
+        self.slowlog_s = slower / 1e6 if slower >= 0 else float("inf")
+        self.plain_master_ok = not (self.monitors or self.pause_mode or self.maxmemory or self.acl_restricted
+                                    or self.tracking is not None or self.repl_guard is not None
+                                    or self.busy_script is not None)
+        ok = self.plain_ok = self.plain_master_ok and not (self.is_replica and self.replica_read_only)
+        return ok
 
     # --- clients -------------------------------------------------------------------------------
     def client_connected(self, c: Client) -> None:
@@ -274,6 +299,7 @@ class Server:
         if self.pause_mode == "all" and mode == "write" and self.pause_end > monotonic():
             mode = "all"  # a weaker pause never shortens a stronger one
         self.pause_mode = mode
+        self.hot_path_changed()
         self.pause_end = max(end, self.pause_end) if self.pause_mode else end
         if self.pause_timer is not None:
             self.pause_timer.cancel()

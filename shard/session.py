@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from time import monotonic, time
+from time import monotonic, time, time_ns
 
 from amr_emulator.protocol.clients import address_text
 from amr_emulator.protocol.errors import RespError
@@ -83,7 +83,7 @@ class Client(asyncio.Protocol):
         self.no_touch = False
         self.monitor = False
         self.ctime = time()
-        self.last_interaction = monotonic()
+        self.last_interaction = int(self.ctime * 1000)  # ms of the wall clock, as Redis's lastinteraction
         self.cmd_name = "NULL"
         self.rewritten = None  # effects to replicate instead of the request (propagate_as)
 
@@ -177,41 +177,44 @@ class Client(asyncio.Protocol):
 
     def plain_state(self) -> bool:
         """True when no check of process_command can apply to a plain command (Entry.plain) on
-        this connection: no MULTI, no RESP2 pub/sub context, authenticated, replies on, no
-        MONITOR, no CLIENT PAUSE, no maxmemory, no ACL rules, no tracking, no replication guard, no
-        busy script, not a read-only replica's client. Plain commands
-        cannot change any of these, so one check serves a batch of them (dispatch.run_plain)."""
+        this connection: no MULTI, no RESP2 pub/sub context, authenticated, replies on, and none of
+        the server-wide features (Server.plain_refresh: MONITOR, CLIENT PAUSE, maxmemory, ACL
+        rules, tracking, replication's guard, a busy script), or only a read-only replica's role
+        while this is its primary's link. Plain commands cannot change any of these, so one check
+        serves a batch of them (dispatch.run_plain); data_received inlines it."""
         server = self.server
         return (self.multi is None and self.authenticated and not self.reply_mode
-                and not server.monitors and not server.pause_mode and not server.maxmemory
-                # features with a step of their own in process_command/call: ACL rules, client-side
-                # caching, replication's refusals (NOREPLICAS, MASTERDOWN, LOADING), a busy script
-                and not server.acl_restricted and server.tracking is None and server.repl_guard is None
-                and server.busy_script is None
-                and not (server.is_replica and server.replica_read_only and not self.is_master)
-                and (self.resp == 3 or not (self.subscriptions or self.psubscriptions or self.ssubscriptions)))
+                and (self.resp == 3 or not (self.subscriptions or self.psubscriptions or self.ssubscriptions))
+                and (server.plain_ok or server.plain_refresh() or (self.is_master and server.plain_master_ok)))
 
     def data_received(self, data: bytes) -> None:
         if self.closing:
             return
         requests, error = self.parser.read(data)
-        self.last_interaction = monotonic()
+        server = self.server
+        server.now_ms = self.last_interaction = time_ns() // 1000000  # Server.update_clock
         if self.queue or self.blocked is not None or self.paused:
             self.queue.extend(requests)
             if error is not None:
                 self.queue.append(error)
             return
-        self.server.now_ms = int(time() * 1000)  # Server.update_clock
         self.in_batch = True
         try:
-            i = run_plain(self, requests) if self.plain_state() else 0
-            if i != len(requests) or error is not None or self.blocked is not None:
-                self.run_batch(requests, i, error)
+            if ((server.plain_ok and self.multi is None and self.authenticated and not self.reply_mode
+                 and (self.resp == 3 or not (self.subscriptions or self.psubscriptions or self.ssubscriptions)))
+                    or self.plain_state()):
+                i = run_plain(self, requests)
+                if i != len(requests) or error is not None:
+                    self.run_batch(requests, i, error)
+            else:
+                self.run_batch(requests, 0, error)
         finally:
             self.in_batch = False
             out = self.out  # flush()
-            if out and self.transport is not None:
-                self.transport.write(out[0] if len(out) == 1 else b"".join(out))
+            if out:
+                transport = self.transport
+                if transport is not None:
+                    transport.write(out[0] if len(out) == 1 else b"".join(out))
                 out.clear()
             if self.closing and self.transport is not None:
                 self.transport.close()

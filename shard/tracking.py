@@ -201,4 +201,5 @@ def ensure(server) -> Tracking:
     t = server.tracking
     if t is None:
         t = server.tracking = Tracking(server)
+        server.hot_path_changed()
     return t

@@ -123,13 +123,33 @@ def split_args(line: bytes) -> list[bytes] | None:
 # `$<len>\r\n<arg>\r\n`. A request with a longer argument (rare in one chunk: uvloop reads at
 # most 256 KiB at a time) is left to the exact parser.
 _TABLE_LEN = 1 << 16
-# An array header of a million elements or more, or anything that looks like one: hiredis would
-# reserve the whole list at once (calloc: cheap) and, if the request stays incomplete, free it
-# slot by slot when its reader is dropped (seconds for `*2147483647`). Such a chunk goes to the
-# exact parser.
+# An aggregate header (`*`, and the RESP3 `~ > % |` hiredis also reads) of a million elements or
+# more, or anything that looks like one: hiredis would reserve the whole list at once (calloc:
+# cheap) and, if the request stays incomplete, free it slot by slot when its reader is dropped
+# (seconds for `*2147483647`, a minute for `>2147483647`). Such a chunk goes to the exact parser.
+# `_BIG_ARRAY` alone serves a chunk without any of `~ > % |` (a literal prefix: a fast scan); one
+# request whose count has one digit, and no other `*`, needs no regex (`int in bytes` is a memchr).
 _BIG_ARRAY = re.compile(rb"\*[0-9]{7}").search
+_BIG_AGGREGATE = re.compile(rb"[*~>%|][0-9]{7}").search
 _HEADER_SIZE = [len(str(n)) + 3 for n in range(_TABLE_LEN)]
 _ARG_SIZE = [n + len(str(n)) + 5 for n in range(_TABLE_LEN)]
+
+
+def _canonical_walk(data: bytes, requests: list) -> bool:
+    """True when each request starts with `*` and each of its elements with `$`, at the offsets
+    their canonical sizes give (RequestParser.read has checked that the sizes add up)."""
+    pos = 0
+    hsize = _HEADER_SIZE
+    asize = _ARG_SIZE
+    for req in requests:
+        if data[pos] != 42:
+            return False
+        pos += hsize[len(req)]
+        for a in req:
+            if data[pos] != 36:
+                return False
+            pos += asize[len(a)]
+    return True
 
 
 def canonical_size(argv: list) -> int:
@@ -194,51 +214,60 @@ class RequestParser:
         exactly their canonical encoding (then Redis reads the very same requests from it), else
         the exact parser reads the chunk from its start.
 
-        The proof walks the chunk with the canonical sizes of what hiredis returned: each request
-        must start with `*` and each of its elements with `$` at the offset the canonical sizes
-        give, and the last request must end exactly at the chunk's end (nothing left half-read).
-        hiredis reads `*` and `$` lengths as strictly as Redis (no sign, no leading zero, no space)
-        and, like Redis, skips the two bytes after a bulk unchecked, so a `$` element hiredis
-        accepted is canonical in size (`$-1`, a None, has no len: refused); a `*` at a request's
-        start is an array (a list; `*0` and `*-1`, which Redis skips, are refused here). By
-        induction every offset is right, and at the chunk's end hiredis has consumed it all. A
-        chunk with a huge array header (_BIG_ARRAY), or longer than proto-max-bulk-len (it may
-        hold a bulk longer than that), goes to the exact parser."""
+        The proof: hiredis reads `*` and `$` lengths as strictly as Redis (no sign, no leading
+        zero, no space) and, like Redis, skips the two bytes after a bulk unchecked, so a `$`
+        element is exactly as long as its canonical encoding, and the canonical sizes of what
+        hiredis returned must add up to the chunk's length (nothing left half-read; `$-1`, an
+        integer or a double has no len: refused; `*0` and `*-1`, which Redis skips, are refused
+        here). Then every request must be an array (`*`) of bulks (`$`), checked one of two ways:
+        - without any of the bytes `= ~ > % |` in the chunk, and with as many `*` as requests:
+          a list at the top is then a `*` array (no `~ >`), each `*` is a request's own, so no
+          element is an array; an element with a len is then a `$` bulk, or a `+` or `(` line,
+          which is shorter than the canonical `$` frame of its text (only a verbatim `=`, absent,
+          is longer): the sizes add up only when every element is a `$` bulk;
+        - otherwise `_canonical_walk` looks for `*` and `$` at the offsets the sizes give.
+        A chunk with a huge aggregate header (_BIG_ARRAY), or longer than proto-max-bulk-len (it
+        may hold a bulk longer than that), goes to the exact parser."""
         if not self._fast or self.require_auth or self._chunk:
             self.feed(data)
             return self.parse()
         end = len(data)
-        if end <= self.max_bulk_len and _BIG_ARRAY(data) is None:
-            reader = self._reader
-            reader.feed(data)
-            gets = reader.gets
-            out = []
-            pos = 0
-            hsize = _HEADER_SIZE
-            asize = _ARG_SIZE
-            try:
-                while pos < end:  # at `end` hiredis has consumed the chunk: no gets() to learn that
-                    req = gets()
-                    if data[pos] != 42 or not req:  # (False: the chunk ends inside a request)
-                        break
-                    pos += hsize[len(req)]
-                    for a in req:
-                        if data[pos] != 36:
+        if 2 < end <= self.max_bulk_len:
+            if 126 in data or 62 in data or 37 in data or 124 in data:  # ~ > % |: RESP3 aggregates
+                ok = _BIG_AGGREGATE(data) is None
+                stars = -1  # _canonical_walk
+            else:
+                stars = 1 if data[2] == 13 and 42 not in data[1:] else 0  # 1: one `*`, counting 9 at most
+                ok = stars or _BIG_ARRAY(data) is None
+                if 61 in data:  # `=`: a verbatim string may be there
+                    stars = -1
+            if ok:
+                reader = self._reader
+                reader.feed(data)
+                gets = reader.gets
+                hsize = _HEADER_SIZE
+                asize = _ARG_SIZE
+                out = []
+                pos = 0
+                try:
+                    while pos < end:  # at `end` hiredis has consumed the chunk: no gets() to learn that
+                        req = gets()
+                        if not req:  # False: the chunk ends inside a request
                             break
-                        pos += asize[len(a)]
-                    else:
+                        pos += hsize[len(req)]
+                        for a in req:
+                            pos += asize[len(a)]
                         out.append(req)
-                        continue
-                    break
-                else:
-                    if pos == end:
-                        sizes = self.sizes
-                        if sizes is not None:  # a proxy forwarding the bytes as received
-                            sizes.extend([hsize[len(r)] + sum([asize[len(a)] for a in r]) for r in out])
-                        return out, None
-            except (hiredis.ProtocolError, IndexError, TypeError):
-                pass  # IndexError: past the size tables (the exact parser takes it); TypeError: `$-1`
-            self._reader = hiredis.Reader()  # the old one may hold part of a frame
+                    else:
+                        if pos == end and (len(out) == stars or stars == 0 and data.count(42) == len(out)
+                                           or _canonical_walk(data, out)):
+                            sizes = self.sizes
+                            if sizes is not None:  # a proxy forwarding the bytes as received
+                                sizes.extend([hsize[len(r)] + sum([asize[len(a)] for a in r]) for r in out])
+                            return out, None
+                except (hiredis.ProtocolError, IndexError, TypeError):
+                    pass  # IndexError: past the size tables (the exact parser takes it); TypeError: no len
+                self._reader = hiredis.Reader()  # the old one may hold part of a frame
         self._fast = False
         self.sizes = None
         self.buf = bytearray(data)

@@ -1,7 +1,7 @@
 """Connection commands: PING ECHO QUIT HELLO AUTH SELECT RESET, and the CLIENT family (Redis 7.4)."""
 from __future__ import annotations
 
-from time import monotonic, time
+from time import time, time_ns
 
 from amr_emulator.protocol import clients as client_args
 from amr_emulator.protocol import errors
@@ -177,7 +177,7 @@ def _redir(c) -> int:
 def client_info_line(c) -> str:
     return client_args.client_info_line(
         id=c.id, addr=c.addr, laddr=c.laddr, name=c.name, age=int(time() - c.ctime),
-        idle=int(monotonic() - c.last_interaction), flags=client_flags(c), db=c.db.id,
+        idle=(time_ns() // 1000000 - c.last_interaction) // 1000, flags=client_flags(c), db=c.db.id,
         sub=len(c.subscriptions), psub=len(c.psubscriptions), ssub=len(c.ssubscriptions),
         multi=len(c.multi) if c.multi is not None else -1, watch=len(c.watched), qbuf=c.parser.pending(),
         cmd=c.cmd_name, user=c.user.decode("latin-1"), redir=_redir(c), resp=c.resp,

@@ -600,6 +600,7 @@ def monitor_command(c, argv):
         return None
     c.monitor = True
     server.monitors.append(c)
+    server.hot_path_changed()
     return OK
 
 

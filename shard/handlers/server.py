@@ -613,6 +613,7 @@ def _commandstats_lines(server) -> list:
 
     def add(entry):
         calls, usec, rejected, failed = entry.stats
+        usec = int(usec)  # run_plain adds microseconds as a float
         if calls or failed or rejected:
             out.append("cmdstat_%s:calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=%d,failed_calls=%d"
                        % (_safe(entry.name), calls, usec, _usec_per_call(usec, calls), rejected, failed))

@@ -34,7 +34,7 @@ def get_command(c, argv):
     db = c.db
     if type(db) is Database:  # (a database keeping access clocks for LRU/LFU looks up its own way)
         v = db.data.get(key)
-        if v is not None and db.expires and key in db.expires:
+        if db.expires and v is not None and key in db.expires:
             v = db.lookup(key)
     else:
         v = db.lookup(key)
@@ -147,27 +147,33 @@ def _set_generic(c, argv, flags: int, key: bytes, val: bytes, expire, name: str,
 
 @command("set")
 def set_command(c, argv):
-    db = c.db
-    # the fast path: SET key value, Database.set and Client.changed inline (not for a database that
-    # accounts memory and access clocks, nor while clients track keys: both hook Database.changed)
-    if len(argv) == 3 and type(db) is Database and c.server.tracking is None:
-        key = argv[1]
-        if db.expires and key in db.expires:
-            db.lookup(key)  # an expired key is expired first (its event), as lookupKeyWrite does
-            db.expires.pop(key, None)
-        data = db.data
+    if len(argv) == 3:
+        # the fast path: SET key value, Database.set and Client.changed inline (not for a database
+        # that accounts memory and access clocks, nor while clients track keys: both hook
+        # Database.changed)
+        db = c.db
         server = c.server
-        if db.blocking and key in db.blocking:  # new, or overwritten (a blocked XREADGROUP wakes)
-            server.ready_keys[(db, key)] = None
-        if key not in data and server.notify_flags & NOTIFY_NEW:
-            server.notify(NOTIFY_NEW, b"new", key, db.id)
-        data[key] = argv[2]
-        if db.watched:
-            db.changed(key)
-        server.dirty += 1
-        if server.notify_flags & NOTIFY_STRING:
-            server.notify(NOTIFY_STRING, b"set", key, db.id)
-        return OK
+        if type(db) is Database and server.tracking is None:
+            key = argv[1]
+            if not (db.expires or db.blocking or db.watched or server.notify_flags):
+                db.data[key] = argv[2]  # nothing expires, waits, watches or listens
+                server.dirty += 1
+                return OK
+            if db.expires and key in db.expires:
+                db.lookup(key)  # an expired key is expired first (its event), as lookupKeyWrite does
+                db.expires.pop(key, None)
+            data = db.data
+            if db.blocking and key in db.blocking:  # new, or overwritten (a blocked XREADGROUP wakes)
+                server.ready_keys[(db, key)] = None
+            if key not in data and server.notify_flags & NOTIFY_NEW:
+                server.notify(NOTIFY_NEW, b"new", key, db.id)
+            data[key] = argv[2]
+            if db.watched:
+                db.changed(key)
+            server.dirty += 1
+            if server.notify_flags & NOTIFY_STRING:
+                server.notify(NOTIFY_STRING, b"set", key, db.id)
+            return OK
     flags, expire = _parse_extended(argv, 3, True)
     return _set_generic(c, argv, flags, argv[1], argv[2], expire, "set", OK, None)
 

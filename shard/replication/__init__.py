@@ -136,6 +136,7 @@ class Replication(Primary, ReplicaSide):
                 refusal = inner(c, entry) if inner is not None else None
                 return refusal if refusal is not None else self.guard_loading(c, entry)
         server.repl_guard = guard
+        server.hot_path_changed()
         if self.backlog is not None:
             self.backlog.resize(self.backlog_size())
 

@@ -293,6 +293,7 @@ class ReplicaSide:
         self.master_host = host
         self.master_port = port
         server.is_replica = True
+        server.hot_path_changed()
         server.master_host, server.master_port = host, port  # CONFIG GET replicaof
         server.config.values["replicaof"] = f"{host} {port}"
         if was_master:

@@ -37,6 +37,16 @@ ODD_CHUNKS = [
     b"PING\r\n*1\r\n$4\r\nPING\r\n",
     encode_command(b"SET", b"k", b"v" * 70000),  # past the size tables
     encode_command(b"SET", b"k", b"v") * 3,
+    # bytes that take the walk (_canonical_walk) instead of the sizes and `*` count alone
+    encode_command(b"SET", b"a*b", b"v") * 2,
+    encode_command(b"SET", b"k", b"a=b") + encode_command(b"GET", b"k"),
+    encode_command(b"SET", b"k", b"50%") + encode_command(b"GET", b"~>|"),
+    b"*2\r\n$3\r\nGET\r\n*1\r\n$0\r\n\r\n",  # a nested array, sized as a bulk of 6
+    b"*3\r\n$3\r\nGET\r\n+abcdef\r\n*1\r\n$1\r\nx\r\n",  # shorter line, longer array
+    b"*2\r\n$3\r\nGET\r\n(123\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n",
+    b"$3\r\nGET\r\n",
+    b":1\r\n",
+    b"*1\r\n$4\r\nPING\r\n-ERR x\r\n",
 ]
 
 
@@ -60,7 +70,9 @@ def test_fast_reading_equals_exact_reading(data):
 
 
 @pytest.mark.timeout(2)
-@pytest.mark.parametrize("data", [b"*2147483647\r\n$4\r\nPING\r\n", b"*2\r\n$3\r\nGET\r\n*2147483647\r\n"])
+@pytest.mark.parametrize("data", [b"*2147483647\r\n$4\r\nPING\r\n", b"*2\r\n$3\r\nGET\r\n*2147483647\r\n",
+                                  b"~2147483647\r\n", b">2147483647\r\n", b"*1\r\n~2147483647\r\n",
+                                  b"%1073741823\r\n", b"*1\r\n$4\r\nPING\r\n>2147483647\r\n"])
 def test_huge_array_headers_cost_nothing(data):
     for _ in range(5):  # hiredis would reserve 16 GiB and free it slot by slot: seconds each
         assert _fast(data) == _exact(data)
