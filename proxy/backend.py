@@ -35,30 +35,34 @@ _scheduled = False
 def reply_end(buf: bytes, pos: int, count: int = 1) -> int:
     """The end of the `count` complete RESP replies that start at `pos`, or -1 if they are not all there."""
     n = len(buf)
-    find = buf.find
-    while count:
-        if pos >= n:
-            return -1
-        t = buf[pos]
-        if t == 43 or t == 58 or t == 45:  # + : -, the common replies: one line
-            cr = find(b"\r\n", pos)
-            if cr < 0:
-                return -1
-            pos = cr + 2
-        elif t == 36:  # $
-            cr = find(b"\r\n", pos)
-            if cr < 0:
-                return -1
-            ln = int(buf[pos + 1:cr])
-            pos = cr + 2 if ln < 0 else cr + ln + 4
-            if pos > n:
-                return -1
-        else:
-            pos = _value_end(buf, pos, n)
-            if pos < 0:
-                return -1
-        count -= 1
-    return pos
+    try:
+        while count:
+            t = buf[pos]
+            if t == 43 or t == 58 or t == 45:  # + : -, the common replies: one line (no CR inside)
+                if buf[pos + 1] != 13 and buf[pos + 2] != 13 and buf[pos + 3] == 13:  # +OK
+                    pos += 5
+                else:
+                    cr = buf.find(b"\r\n", pos)
+                    if cr < 0:
+                        return -1
+                    pos = cr + 2
+            elif t == 36:  # $
+                if buf[pos + 2] == 13:  # a length of one digit
+                    pos += buf[pos + 1] - 42  # 6 + the digit - 48
+                else:
+                    cr = buf.find(b"\r\n", pos)
+                    if cr < 0:
+                        return -1
+                    ln = int(buf[pos + 1:cr])
+                    pos = cr + 2 if ln < 0 else cr + ln + 4
+            else:
+                pos = _value_end(buf, pos, n)
+                if pos < 0:
+                    return -1
+            count -= 1
+    except IndexError:  # the reply's first bytes are not all there yet
+        return -1
+    return pos if pos <= n else -1
 
 
 def _value_end(buf: bytes, pos: int, n: int) -> int:
@@ -185,7 +189,7 @@ class Backend(asyncio.Protocol):
     def send(self, data: bytes, waiter) -> None:
         """Queue a request; `waiter.on_reply` gets its reply (or SHARD_DOWN)."""
         if self.closed:
-            waiter.on_reply(SHARD_DOWN)
+            waiter.on_reply(SHARD_DOWN * waiter.count)
             return
         self.waiters.append(waiter)
         out = self.out

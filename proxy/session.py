@@ -42,7 +42,7 @@ from amr_emulator.protocol.slots import key_slot
 
 from . import backend as backend_mod
 from . import cluster, fanout
-from .backend import Backend
+from .backend import Backend, reply_end
 
 log = logging.getLogger("proxy")
 
@@ -118,7 +118,7 @@ def encode_request(argv: list) -> bytes:
 class Slot:
     """One reply owed to the client, in order."""
 
-    __slots__ = ("client", "data", "skip", "transform", "close_after", "count", "argv", "retries")
+    __slots__ = ("client", "data", "skip", "transform", "close_after", "count", "argv", "argvs", "retries")
 
     def __init__(self, client):
         self.client = client
@@ -128,12 +128,16 @@ class Slot:
         self.transform = None
         self.close_after = False
         self.argv = None  # a keyed request sent alone: re-routed if its shard was demoted (READONLY)
+        self.argvs = None  # keyed requests sent together (count of them): likewise, one by one
         self.retries = 0
 
     def on_reply(self, data: bytes) -> None:
-        if self.argv is not None and data[0] == 45 and data.startswith(b"-READONLY ") and self.count == 1:
-            if self.client.rerouted(self):
+        if self.argv is not None:
+            if data[0] == 45 and data.startswith(b"-READONLY ") and self.count == 1 and self.client.rerouted(self):
                 return
+        elif self.argvs is not None and data.find(b"-READONLY ") >= 0:
+            self.client.reroute_each(self, data)
+            return
         if self.transform is not None:
             try:
                 data = self.transform(data)
@@ -151,6 +155,60 @@ class Slot:
                     _dirty_clients.append(c)
             else:
                 c.slot_done(self)
+
+
+class Gather(Slot):
+    """The replies to a client's pipeline sent over several shard connections: each connection got its
+    requests in one piece and answers them in one piece (a GatherPart); once every part is in, the
+    replies are put back in request order."""
+
+    __slots__ = ("route", "parts", "left")
+
+    def __init__(self, client, route: list, nparts: int):
+        Slot.__init__(self, client)
+        self.count = len(route)
+        self.route = route  # per request, the index of its connection's part
+        self.parts = [None] * nparts
+        self.left = nparts
+
+    def part_done(self, index: int, data: bytes) -> None:
+        self.parts[index] = data
+        self.left -= 1
+        if not self.left:
+            self.on_reply(self.merge())
+
+    def merge(self) -> bytes:
+        parts = self.parts
+        pos = [0] * len(parts)
+        out = []
+        for k in self.route:
+            buf = parts[k]
+            p = pos[k]
+            t = buf[p]
+            if (t == 43 or t == 45 or t == 58) and buf[p + 1] != 13 and buf[p + 2] != 13 and buf[p + 3] == 13:
+                end = p + 5  # +OK
+            elif t == 36 and buf[p + 2] == 13:  # a bulk of under ten bytes
+                end = p + buf[p + 1] - 42
+            else:
+                end = reply_end(buf, p)
+            out.append(buf[p:end])
+            pos[k] = end
+        return b"".join(out)
+
+
+class GatherPart:
+    """The waiter of a Gather's requests on one connection."""
+
+    __slots__ = ("gather", "index", "count")
+
+    def __init__(self, gather: Gather, index: int, count: int):
+        self.gather = gather
+        self.index = index
+        self.count = count
+
+    def on_reply(self, data: bytes) -> None:
+        self.gather.part_done(self.index, data)
+
 
 class _Drop:
     """Waiter of a request whose reply the client must not see (MULTI / QUEUED of a transaction)."""
@@ -356,10 +414,11 @@ class Client(asyncio.Protocol):
 
     def forward_run(self, requests: list, ends: list, data: bytes, i: int) -> int:
         """The common case, for a client without state: single-key commands, each sent as received to
-        the shard of its key. Consecutive ones to the same shard connection go as one span of `data`
-        whose replies the shard sends back to back, relayed in one piece. From request i on; returns
-        the index of the first request this does not handle (an other command, a key this endpoint
-        does not serve: `process` answers it)."""
+        the shard of its key. Each shard connection gets this client's requests in one piece (the
+        spans of `data` they came in) and answers them in one piece: one reply slot, or a Gather
+        when they went to several connections. From request i on; returns the index of the first
+        request this does not handle (an other command, a key this endpoint does not serve:
+        `process` answers it)."""
         n = len(requests)
         if self.last_interaction > self.server.fence_at:
             self.server.fence(self)
@@ -367,11 +426,13 @@ class Client(asyncio.Protocol):
         slot_local = self.server.router.slot_local
         resp = self.resp
         fast = _FAST
-        start = ends[i - 1] if i else 0  # where the run being gathered starts in `data`
+        i0 = i
+        start = ends[i - 1] if i else 0  # where the current run (requests to one connection) starts
         run = None  # its connection
-        count = 0
-        first = None  # its first request
-        name = None
+        conns = None  # the connections, in order of first use, once there are several
+        spans = None  # the runs of each of them
+        route = None  # per request, the index of its connection in conns
+        at = 0  # the current run's connection's index
         while i < n:
             argv = requests[i]
             argc = len(argv)
@@ -389,17 +450,38 @@ class Client(asyncio.Protocol):
             if conn is None or conn.closed:
                 conn = pool.get()
             if conn is not run:
-                if count:
-                    self.send_run(run, data[start:ends[i - 1]], count, first)
+                if run is not None:
+                    if conns is None:  # a second connection
+                        conns = [run]
+                        spans = [[]]
+                        route = [0] * (i - i0)
+                    spans[at].append(data[start:ends[i - 1]])
                     start = ends[i - 1]
+                    if conn in conns:
+                        at = conns.index(conn)
+                    else:
+                        at = len(conns)
+                        conns.append(conn)
+                        spans.append([])
                 run = conn
-                count = 0
-                first = argv
-            count += 1
+            if route is not None:
+                route.append(at)
             i += 1
-        if count:
-            self.send_run(run, data[start:ends[i - 1]], count, first)
-            self.cmd_name = fast[len(requests[i - 1])][requests[i - 1][0]]
+        if i == i0:
+            return i
+        last = requests[i - 1]
+        self.cmd_name = fast[len(last)][last[0]]
+        argvs = requests if i - i0 == n else requests[i0:i]
+        if conns is None:
+            self.send_run(run, data[start:ends[i - 1]], i - i0, argvs[0] if i - i0 == 1 else argvs)
+            return i
+        spans[at].append(data[start:ends[i - 1]])
+        g = Gather(self, route, len(conns))
+        g.argvs = argvs
+        self.pending.append(g)
+        for at, conn in enumerate(conns):
+            part = spans[at]
+            conn.send(part[0] if len(part) == 1 else b"".join(part), GatherPart(g, at, route.count(at)))
         return i
 
     def forward_one(self, argv: list, raw: bytes | None) -> bool:
@@ -424,21 +506,28 @@ class Client(asyncio.Protocol):
         self.send_run(conn, raw or encode_request(argv), 1, argv)
         return True
 
-    def send_run(self, conn, raw: bytes, count: int, first: list) -> None:
-        """`count` requests (`raw`) to one shard connection: one reply slot, or added to the last one
-        when it is the run just sent there (its replies not in yet)."""
+    def send_run(self, conn, raw: bytes, count: int, reqs: list) -> None:
+        """`count` requests (`raw`; `reqs`: the request, or the list of them) to one shard connection:
+        one reply slot, or added to the last one when it is the run just sent there (its replies not
+        in yet)."""
         pending = self.pending
         if pending:
             last = pending[-1]
             if (last.data is None and last.transform is None and not last.skip
                     and conn.send_more(raw, last, count)):
-                last.argv = None
+                more = [reqs] if count == 1 else reqs
+                if last.argvs is not None:
+                    last.argvs = last.argvs + more
+                elif last.argv is not None:
+                    last.argvs = [last.argv] + more
+                    last.argv = None
                 return
         s = Slot(self)
         if count == 1:
-            s.argv = first  # a keyed request sent alone: re-routed if its shard was demoted (READONLY)
+            s.argv = reqs
         else:
             s.count = count
+            s.argvs = reqs
         pending.append(s)
         conn.send(raw, s)
 
@@ -599,6 +688,29 @@ class Client(asyncio.Protocol):
         # at once; again every 10 ms while this node has not adopted the topology naming the new primary
         asyncio.get_running_loop().call_later(0 if slot.retries == 1 else 0.01, self._resend, slot, argv, kslot)
         return True
+
+    def reroute_each(self, slot: Slot, data: bytes) -> None:
+        """Replies to several requests with a READONLY among them (see `rerouted`): in the slot's place,
+        one slot per request, so that those answered READONLY are re-routed and the others relayed."""
+        pending = self.pending
+        try:
+            at = pending.index(slot)
+        except ValueError:
+            return
+        singles = []
+        pos = 0
+        for argv in slot.argvs:
+            end = reply_end(data, pos)
+            s = Slot(self)
+            s.argv = argv
+            singles.append((s, data[pos:end]))
+            pos = end
+        singles[-1][0].close_after = slot.close_after
+        del pending[at]
+        for k, (s, _) in enumerate(singles):
+            pending.insert(at + k, s)
+        for s, reply in singles:
+            s.on_reply(reply)
 
     def _resend(self, slot: Slot, argv: list, kslot: int) -> None:
         router = self.server.router
