@@ -9,8 +9,8 @@ every reply type and error text is the shard's own.
 Out-of-band frames (RESP3 pushes on a shared connection; everything a subscribed connection
 receives) go to `on_push(data)` instead.
 
-A `Pool` is the shared connections of one shard for one RESP version: a client always uses the same
-one of them (by client id), so its own requests to a shard are never reordered.
+A `Pool` is the shared connection to one shard for one RESP version, which every client without
+state uses, so a client's own requests to a shard are never reordered.
 """
 from __future__ import annotations
 
@@ -33,9 +33,41 @@ _dirty: list = []
 _scheduled = False
 
 
-def reply_end(buf: bytes, pos: int) -> int:
-    """The end of the complete RESP reply that starts at `pos`, or -1 if it is not all there."""
+def reply_end(buf: bytes, pos: int, count: int = 1) -> int:
+    """The end of the `count` complete RESP replies that start at `pos`, or -1 if they are not all there."""
     n = len(buf)
+    try:
+        while count:
+            t = buf[pos]
+            if t == 43 or t == 58 or t == 45:  # + : -, the common replies: one line (no CR inside)
+                if buf[pos + 1] != 13 and buf[pos + 2] != 13 and buf[pos + 3] == 13:  # +OK
+                    pos += 5
+                else:
+                    cr = buf.find(b"\r\n", pos)
+                    if cr < 0:
+                        return -1
+                    pos = cr + 2
+            elif t == 36:  # $
+                if buf[pos + 2] == 13:  # a length of one digit
+                    pos += buf[pos + 1] - 42  # 6 + the digit - 48
+                else:
+                    cr = buf.find(b"\r\n", pos)
+                    if cr < 0:
+                        return -1
+                    ln = int(buf[pos + 1:cr])
+                    pos = cr + 2 if ln < 0 else cr + ln + 4
+            else:
+                pos = _value_end(buf, pos, n)
+                if pos < 0:
+                    return -1
+            count -= 1
+    except IndexError:  # the reply's first bytes are not all there yet
+        return -1
+    return pos if pos <= n else -1
+
+
+def _value_end(buf: bytes, pos: int, n: int) -> int:
+    """reply_end of any one reply: aggregates, RESP3 types."""
     need = 1
     find = buf.find
     while need:
@@ -100,7 +132,7 @@ def _mark(b) -> None:
     _dirty.append(b)
     if not _scheduled:
         _scheduled = True
-        asyncio.get_running_loop().call_soon(flush_all)
+        b.loop.call_soon(flush_all)
 
 
 class _Discard:
@@ -144,7 +176,7 @@ class Backend(asyncio.Protocol):
             setup.append(encode_command(b"HELLO", b"3"))
             self.waiters.append(_Discard("HELLO 3", self))
         self.out.extend(setup)
-        loop = asyncio.get_running_loop()
+        self.loop = loop = asyncio.get_running_loop()
         self._task = loop.create_task(self._connect(loop))
 
     async def _connect(self, loop) -> None:
@@ -158,7 +190,7 @@ class Backend(asyncio.Protocol):
     def send(self, data: bytes, waiter) -> None:
         """Queue a request; `waiter.on_reply` gets its reply (or SHARD_DOWN)."""
         if self.closed:
-            waiter.on_reply(SHARD_DOWN)
+            waiter.on_reply(SHARD_DOWN * waiter.count)
             return
         self.waiters.append(waiter)
         out = self.out
@@ -166,13 +198,13 @@ class Backend(asyncio.Protocol):
             _mark(self)
         out.append(data)
 
-    def send_more(self, data: bytes, waiter) -> bool:
-        """Add a request to `waiter`'s run if it is the last one queued here: its reply will follow
-        the run's, so the waiter takes them all at once. False if it is not (use `send`)."""
+    def send_more(self, data: bytes, waiter, count: int = 1) -> bool:
+        """Add `count` requests to `waiter`'s run if it is the last one queued here: their replies
+        will follow the run's, so the waiter takes them all at once. False if it is not (use `send`)."""
         waiters = self.waiters
         if self.closed or not waiters or waiters[-1] is not waiter:
             return False
-        waiter.count += 1
+        waiter.count += count
         out = self.out
         if not out and self.transport is not None:
             _mark(self)
@@ -251,6 +283,16 @@ class Backend(asyncio.Protocol):
         pos = 0
         waiters = self.waiters
         try:
+            if not self.subscriber and self.resp == 2:
+                # the common case: every reply is some waiter's (RESP2 has no pushes)
+                while pos < n and waiters:
+                    w = waiters[0]
+                    end = reply_end(buf, pos, w.count)
+                    if end < 0:
+                        break
+                    waiters.popleft()
+                    w.on_reply(buf[pos:end] if pos or end != n else buf)
+                    pos = end
             while pos < n:
                 if self.subscriber or not waiters or (buf[pos] == 62 and self.resp == 3):
                     end = reply_end(buf, pos)
@@ -262,11 +304,7 @@ class Backend(asyncio.Protocol):
                         self.on_push(frame)
                     continue
                 w = waiters[0]
-                count = w.count
-                end = reply_end(buf, pos)
-                while count > 1 and end > 0:  # a run of one client's replies, relayed in one piece
-                    end = reply_end(buf, end)
-                    count -= 1
+                end = reply_end(buf, pos, w.count)  # a run of one client's replies, relayed in one piece
                 if end < 0:
                     break
                 frame = buf[pos:end] if pos or end != n else buf
@@ -283,27 +321,26 @@ class Backend(asyncio.Protocol):
 
 
 class Pool:
-    """The shared connections to one shard for one RESP version."""
+    """The shared connection to one shard for one RESP version: every client's stateless requests to
+    that shard go through it, so a client's requests to a shard are never reordered, and each turn of
+    the loop writes them all at once."""
 
-    __slots__ = ("host", "port", "password", "resp", "conns")
+    __slots__ = ("host", "port", "password", "resp", "conn")
 
-    def __init__(self, host: str, port: int, password: str, resp: int, size: int):
+    def __init__(self, host: str, port: int, password: str, resp: int):
         self.host = host
         self.port = port
         self.password = password
         self.resp = resp
-        self.conns: list = [None] * size
+        self.conn: Backend | None = None
 
-    def get(self, client_id: int) -> Backend:
-        conns = self.conns
-        i = client_id % len(conns)
-        b = conns[i]
+    def get(self) -> Backend:
+        b = self.conn
         if b is None or b.closed:
-            b = conns[i] = Backend(self.host, self.port, self.password, self.resp)
+            b = self.conn = Backend(self.host, self.port, self.password, self.resp)
         return b
 
     def close(self) -> None:
-        for b in self.conns:
-            if b is not None:
-                b.close()
-        self.conns = [None] * len(self.conns)
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None

@@ -22,8 +22,6 @@ from amr_emulator.topology import Topology
 
 from .backend import Pool
 
-POOL_SIZE = 2  # shared connections per shard and RESP version
-
 #: Enterprise: multi-key commands the proxy splits per shard and merges (key step of each).
 SPLIT = {"del": 1, "unlink": 1, "exists": 1, "touch": 1, "mget": 1, "mset": 2}
 
@@ -31,7 +29,7 @@ CLUSTERDOWN_UNSERVED = errors.CLUSTERDOWN_UNSERVED
 
 
 class ShardRef:
-    """A shard as the router sees it: where it is, and its shared connection pools (by RESP version)."""
+    """A shard as the router sees it: where it is, and its shared connections (by RESP version)."""
 
     __slots__ = ("id", "node", "host", "port", "partition", "role", "pools", "password")
 
@@ -43,15 +41,15 @@ class ShardRef:
         self.partition = shard.partition
         self.role = shard.role
         self.password = password
-        self.pools = {2: Pool(host, shard.port, password, 2, POOL_SIZE),
-                      3: Pool(host, shard.port, password, 3, POOL_SIZE)}
+        # by RESP version: pools[2], pools[3]
+        self.pools = [None, None, Pool(host, shard.port, password, 2), Pool(host, shard.port, password, 3)]
 
     @property
     def address(self) -> tuple:
         return (self.host, self.port)
 
     def close(self) -> None:
-        for p in self.pools.values():
+        for p in self.pools[2:]:
             p.close()
 
 

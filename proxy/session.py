@@ -6,7 +6,7 @@ the raw bytes the shard sent), or by the merge of several shards' replies (fanou
 are written from the head of the queue only, so replies keep the client's order even when a
 pipeline spans shards and shards answer out of order.
 
-Shared connections (backend.Pool) carry stateless requests. A client's state lives on connections of
+Shared connections (backend.Pool, one per shard) carry stateless requests. A client's state lives on connections of
 its own:
 - WATCH: a dedicated connection to the watched keys' shard; MULTI ... EXEC go there too. Without
   WATCH, the proxy queues the transaction itself (answering QUEUED) and sends `MULTI, commands, EXEC`
@@ -36,13 +36,13 @@ from amr_emulator.protocol.clients import address_text
 from amr_emulator.protocol.commands import REDIS_COMMANDS, get_keys, lookup
 from amr_emulator.protocol.commands.supported import AMR_CONFIG_SET_ALLOWED, AMR_REFUSED
 from amr_emulator.protocol.errors import RespError
-from amr_emulator.protocol.resp import (NULL_ARRAY, OK, Push, RequestParser, Simple, Verbatim, decode_reply, encode2, encode3,
+from amr_emulator.protocol.resp import (NULL_ARRAY, OK, Push, Simple, SpanParser, Verbatim, decode_reply, encode2, encode3,
                                         encode_command, string2ll)
 from amr_emulator.protocol.slots import key_slot
 
 from . import backend as backend_mod
 from . import cluster, fanout
-from .backend import Backend
+from .backend import Backend, reply_end
 
 log = logging.getLogger("proxy")
 
@@ -84,7 +84,17 @@ _FAN_KEYLESS = {"dbsize": fanout.merge_sum, "keys": fanout.merge_concat, "flusha
                 "pubsub|shardnumsub": fanout.merge_numsub}
 _CMD_CACHE: dict = {}
 _WAIT_LIKE = frozenset(["wait", "waitaof"])
-_FAST: dict = {}  # request name as sent -> (arity, name) of single-key commands routed by their key
+#: Single-key commands routed by their key, by argument count: `_FAST[len(argv)]` maps a request name as
+#: sent to the command's name, for the counts its arity allows (requests of _FAST_ARGC or more arguments
+#: take the general path).
+_FAST_ARGC = 16
+_FAST: list = [{} for _ in range(_FAST_ARGC)]
+
+
+def _fast_add(head: bytes, arity: int, name: str) -> None:
+    for argc in range(_FAST_ARGC):
+        if argc == arity or (arity < 0 and argc >= -arity):
+            _FAST[argc][head] = name
 #: Commands the proxy answers itself though the shards do not serve them.
 _PROXY_ONLY = frozenset(["cluster", "asking", "readonly", "readwrite"])
 
@@ -108,7 +118,7 @@ def encode_request(argv: list) -> bytes:
 class Slot:
     """One reply owed to the client, in order."""
 
-    __slots__ = ("client", "data", "skip", "transform", "close_after", "count", "argv", "retries")
+    __slots__ = ("client", "data", "skip", "transform", "close_after", "count", "argv", "argvs", "retries")
 
     def __init__(self, client):
         self.client = client
@@ -118,19 +128,86 @@ class Slot:
         self.transform = None
         self.close_after = False
         self.argv = None  # a keyed request sent alone: re-routed if its shard was demoted (READONLY)
+        self.argvs = None  # keyed requests sent together (count of them): likewise, one by one
         self.retries = 0
 
     def on_reply(self, data: bytes) -> None:
-        if self.argv is not None and data.startswith(b"-READONLY ") and self.count == 1:
-            if self.client.rerouted(self):
+        if self.argv is not None:
+            if data[0] == 45 and data.startswith(b"-READONLY ") and self.count == 1 and self.client.rerouted(self):
                 return
+        elif self.argvs is not None and data.find(b"-READONLY ") >= 0:
+            self.client.reroute_each(self, data)
+            return
         if self.transform is not None:
             try:
                 data = self.transform(data)
             except Exception:  # noqa: BLE001
                 log.exception("reply transform failed")
         self.data = data
-        self.client.slot_done(self)
+        c = self.client
+        pending = c.pending
+        if pending and pending[0] is self:  # else an earlier reply is still owed: this one waits for it
+            if len(pending) == 1 and not self.skip and not self.close_after and c.held is not self:
+                pending.clear()  # the one reply owed, the common case of a client waiting for it
+                c.out.append(data)
+                if not c.dirty:
+                    c.dirty = True
+                    _dirty_clients.append(c)
+            else:
+                c.slot_done(self)
+
+
+class Gather(Slot):
+    """The replies to a client's pipeline sent over several shard connections: each connection got its
+    requests in one piece and answers them in one piece (a GatherPart); once every part is in, the
+    replies are put back in request order."""
+
+    __slots__ = ("route", "parts", "left")
+
+    def __init__(self, client, route: list, nparts: int):
+        Slot.__init__(self, client)
+        self.count = len(route)
+        self.route = route  # per request, the index of its connection's part
+        self.parts = [None] * nparts
+        self.left = nparts
+
+    def part_done(self, index: int, data: bytes) -> None:
+        self.parts[index] = data
+        self.left -= 1
+        if not self.left:
+            self.on_reply(self.merge())
+
+    def merge(self) -> bytes:
+        parts = self.parts
+        pos = [0] * len(parts)
+        out = []
+        for k in self.route:
+            buf = parts[k]
+            p = pos[k]
+            t = buf[p]
+            if (t == 43 or t == 45 or t == 58) and buf[p + 1] != 13 and buf[p + 2] != 13 and buf[p + 3] == 13:
+                end = p + 5  # +OK
+            elif t == 36 and buf[p + 2] == 13:  # a bulk of under ten bytes
+                end = p + buf[p + 1] - 42
+            else:
+                end = reply_end(buf, p)
+            out.append(buf[p:end])
+            pos[k] = end
+        return b"".join(out)
+
+
+class GatherPart:
+    """The waiter of a Gather's requests on one connection."""
+
+    __slots__ = ("gather", "index", "count")
+
+    def __init__(self, gather: Gather, index: int, count: int):
+        self.gather = gather
+        self.index = index
+        self.count = count
+
+    def on_reply(self, data: bytes) -> None:
+        self.gather.part_done(self.index, data)
 
 
 class _Drop:
@@ -166,7 +243,7 @@ class Client(asyncio.Protocol):
     def __init__(self, server):
         self.server = server
         self.transport = None
-        self.parser = RequestParser()
+        self.parser = SpanParser()
         self.id = server.next_client_id()
         self.addr = "?:0"
         self.laddr = "?:0"
@@ -294,10 +371,8 @@ class Client(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.closing or self.quitting:
             return
-        parser = self.parser
-        parser.sizes = sizes = []
-        parser.feed(data)
-        requests, error = parser.parse()
+        # ends: where each request ends in `data` when hiredis read them all (forwarded as they are)
+        requests, ends, error = self.parser.read_spans(data)
         self.last_interaction = monotonic()
         try:
             if self.held is not None or self.queue:
@@ -305,28 +380,156 @@ class Client(asyncio.Protocol):
                 if error is not None:
                     self.queue.append(error)
                 return
-            # the bytes of each request as received, when hiredis read them all (forwarded as they are)
-            raw = parser.sizes is sizes and len(sizes) == len(requests)
-            off = 0
-            for i, argv in enumerate(requests):
-                if raw:
-                    end = off + sizes[i]
-                    self.process(argv, data[off:end])
-                    off = end
+            n = len(requests)
+            if n == 1 and error is None:  # a client waiting for each reply: the chunk is its request
+                self.process(requests[0], data if ends is not None else None)
+                return
+            i = 0
+            while i < n:
+                if (ends is not None and not self.reply_mode and self.multi is None and self.authenticated
+                        and not self.dedicated and not self.sub_conns):
+                    i = self.forward_run(requests, ends, data, i)
+                    if i == n or self.closing:
+                        break
+                argv = requests[i]
+                if ends is not None:
+                    self.process(argv, data[ends[i - 1] if i else 0:ends[i]])
                 else:
                     self.process(argv)
+                i += 1
                 if self.closing or self.quitting:
                     return
                 if self.held is not None:
-                    self.queue.extend(requests[i + 1:])
+                    self.queue.extend(requests[i:])
                     if error is not None:
                         self.queue.append(error)
                     return
-            if error is not None:
+            if error is not None and not self.closing:
                 self.protocol_error(error)
         finally:
-            self.flush()
-            flush_clients()
+            if self.out or self.close_when_done:
+                self.flush()
+            if _dirty_clients:
+                flush_clients()
+
+    def forward_run(self, requests: list, ends: list, data: bytes, i: int) -> int:
+        """The common case, for a client without state: single-key commands, each sent as received to
+        the shard of its key. Each shard connection gets this client's requests in one piece (the
+        spans of `data` they came in) and answers them in one piece: one reply slot, or a Gather
+        when they went to several connections. From request i on; returns the index of the first
+        request this does not handle (an other command, a key this endpoint does not serve:
+        `process` answers it)."""
+        n = len(requests)
+        if self.last_interaction > self.server.fence_at:
+            self.server.fence(self)
+            return n
+        slot_local = self.server.router.slot_local
+        resp = self.resp
+        fast = _FAST
+        i0 = i
+        start = ends[i - 1] if i else 0  # where the current run (requests to one connection) starts
+        run = None  # its connection
+        conns = None  # the connections, in order of first use, once there are several
+        spans = None  # the runs of each of them
+        route = None  # per request, the index of its connection in conns
+        at = 0  # the current run's connection's index
+        while i < n:
+            argv = requests[i]
+            argc = len(argv)
+            if argc >= _FAST_ARGC:
+                break
+            name = fast[argc].get(argv[0])
+            if name is None:
+                break
+            k = argv[1]
+            shard = slot_local[key_slot(k) if 123 in k else crc_hqx(k, 0) & 0x3FFF]  # 123: "{"
+            if shard is None:
+                break
+            pool = shard.pools[resp]
+            conn = pool.conn
+            if conn is None or conn.closed:
+                conn = pool.get()
+            if conn is not run:
+                if run is not None:
+                    if conns is None:  # a second connection
+                        conns = [run]
+                        spans = [[]]
+                        route = [0] * (i - i0)
+                    spans[at].append(data[start:ends[i - 1]])
+                    start = ends[i - 1]
+                    if conn in conns:
+                        at = conns.index(conn)
+                    else:
+                        at = len(conns)
+                        conns.append(conn)
+                        spans.append([])
+                run = conn
+            if route is not None:
+                route.append(at)
+            i += 1
+        if i == i0:
+            return i
+        last = requests[i - 1]
+        self.cmd_name = fast[len(last)][last[0]]
+        argvs = requests if i - i0 == n else requests[i0:i]
+        if conns is None:
+            self.send_run(run, data[start:ends[i - 1]], i - i0, argvs[0] if i - i0 == 1 else argvs)
+            return i
+        spans[at].append(data[start:ends[i - 1]])
+        g = Gather(self, route, len(conns))
+        g.argvs = argvs
+        self.pending.append(g)
+        for at, conn in enumerate(conns):
+            part = spans[at]
+            conn.send(part[0] if len(part) == 1 else b"".join(part), GatherPart(g, at, route.count(at)))
+        return i
+
+    def forward_one(self, argv: list, raw: bytes | None) -> bool:
+        """`forward_run` for one request (`raw`: its bytes as received, if known) of a client without
+        state; False if it is not such a command."""
+        argc = len(argv)
+        name = _FAST[argc].get(argv[0]) if argc < _FAST_ARGC else None
+        if name is None:
+            return False
+        if self.last_interaction > self.server.fence_at:
+            self.server.fence(self)
+            return True
+        k = argv[1]
+        shard = self.server.router.slot_local[key_slot(k) if 123 in k else crc_hqx(k, 0) & 0x3FFF]
+        if shard is None:
+            return False
+        pool = shard.pools[self.resp]
+        conn = pool.conn
+        if conn is None or conn.closed:
+            conn = pool.get()
+        self.cmd_name = name
+        self.send_run(conn, raw or encode_request(argv), 1, argv)
+        return True
+
+    def send_run(self, conn, raw: bytes, count: int, reqs: list) -> None:
+        """`count` requests (`raw`; `reqs`: the request, or the list of them) to one shard connection:
+        one reply slot, or added to the last one when it is the run just sent there (its replies not
+        in yet)."""
+        pending = self.pending
+        if pending:
+            last = pending[-1]
+            if (last.data is None and last.transform is None and not last.skip
+                    and conn.send_more(raw, last, count)):
+                more = [reqs] if count == 1 else reqs
+                if last.argvs is not None:
+                    last.argvs = last.argvs + more
+                elif last.argv is not None:
+                    last.argvs = [last.argv] + more
+                    last.argv = None
+                return
+        s = Slot(self)
+        if count == 1:
+            s.argv = reqs
+        else:
+            s.count = count
+            s.argvs = reqs
+        pending.append(s)
+        conn.send(raw, s)
 
     def protocol_error(self, error) -> None:
         self.quitting = True
@@ -352,39 +555,9 @@ class Client(asyncio.Protocol):
 
     # --- dispatch ----------------------------------------------------------------------------------
     def process(self, argv: list, raw: bytes | None = None) -> None:
-        fast = _FAST.get(argv[0])
-        if (fast is not None and not self.reply_mode and self.multi is None and self.authenticated
-                and not self.dedicated and not self.sub_conns):
-            # the common case: a single-key command of a client without state
-            arity = fast[0]
-            argc = len(argv)
-            if self.last_interaction > self.server.fence_at:
-                self.server.fence(self)
-                return
-            if arity == argc or (arity < 0 and argc >= -arity):
-                k = argv[1]
-                shard = self.server.router.slot_local[key_slot(k) if b"{" in k else crc_hqx(k, 0) & 0x3FFF]
-                if shard is not None:
-                    self.cmd_name = fast[1]
-                    pool = shard.pools[self.resp]
-                    conns = pool.conns
-                    conn = conns[self.id % len(conns)]
-                    if conn is None or conn.closed:
-                        conn = pool.get(self.id)
-                    pending = self.pending
-                    if raw is None:
-                        raw = encode_request(argv)
-                    if pending:
-                        last = pending[-1]
-                        if (last.data is None and last.transform is None and not last.skip
-                                and conn.send_more(raw, last)):
-                            last.argv = None
-                            return
-                    s = Slot(self)
-                    s.argv = argv
-                    pending.append(s)
-                    conn.send(raw, s)
-                    return
+        if (not self.reply_mode and self.multi is None and self.authenticated and not self.dedicated
+                and not self.sub_conns and self.forward_one(argv, raw)):
+            return
         mode = self.reply_mode
         if mode:
             self.skip_this = True
@@ -428,7 +601,7 @@ class Client(asyncio.Protocol):
                 if (spec.first_key == 1 and spec.last_key == 1 and len(spec.key_specs) == 1
                         and name not in LOCAL and name not in ROUTED and name not in _BLOCKING
                         and name not in _FAN_KEYLESS and "no_auth" not in spec.flags):
-                    _FAST[head] = (spec.arity, name)
+                    _fast_add(head, spec.arity, name)
         arity = spec.arity
         argc = len(argv)
         if (arity > 0 and arity != argc) or argc < -arity:
@@ -487,7 +660,7 @@ class Client(asyncio.Protocol):
         else:
             conn = self.dedicated.get(shard.id) if self.dedicated else None
             if conn is None:
-                conn = shard.pools[self.resp].get(self.id)
+                conn = shard.pools[self.resp].get()
         slot = Slot(self)
         if self.skip_this:
             slot.skip = True
@@ -516,6 +689,29 @@ class Client(asyncio.Protocol):
         asyncio.get_running_loop().call_later(0 if slot.retries == 1 else 0.01, self._resend, slot, argv, kslot)
         return True
 
+    def reroute_each(self, slot: Slot, data: bytes) -> None:
+        """Replies to several requests with a READONLY among them (see `rerouted`): in the slot's place,
+        one slot per request, so that those answered READONLY are re-routed and the others relayed."""
+        pending = self.pending
+        try:
+            at = pending.index(slot)
+        except ValueError:
+            return
+        singles = []
+        pos = 0
+        for argv in slot.argvs:
+            end = reply_end(data, pos)
+            s = Slot(self)
+            s.argv = argv
+            singles.append((s, data[pos:end]))
+            pos = end
+        singles[-1][0].close_after = slot.close_after
+        del pending[at]
+        for k, (s, _) in enumerate(singles):
+            pending.insert(at + k, s)
+        for s, reply in singles:
+            s.on_reply(reply)
+
     def _resend(self, slot: Slot, argv: list, kslot: int) -> None:
         router = self.server.router
         shard = router.slot_shard[kslot]
@@ -526,7 +722,7 @@ class Client(asyncio.Protocol):
             slot.argv = None
             slot.on_reply(errors.error_frame(errors.READONLY))
         else:
-            shard.pools[self.resp].get(self.id).send(encode_request(argv), slot)
+            shard.pools[self.resp].get().send(encode_request(argv), slot)
         flush_clients()
 
     def forward(self, shard, argv: list, transform=None) -> Slot:
@@ -540,7 +736,7 @@ class Client(asyncio.Protocol):
             return self.dedicated_conn(shard)
         conn = self.dedicated.get(shard.id) if self.dedicated else None
         if conn is None or conn.closed:
-            conn = shard.pools[self.resp].get(self.id)
+            conn = shard.pools[self.resp].get()
         return conn
 
     def dedicated_conn(self, shard) -> Backend:

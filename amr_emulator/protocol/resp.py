@@ -605,3 +605,54 @@ def decode_reply(buf: bytes, pos: int = 0):
     if t == 40:  # ( big number
         return int(line), nxt
     raise ValueError(f"unknown RESP type byte {chr(t)!r}")
+
+
+class SpanParser(RequestParser):
+    """The proxy's request parser: `read_spans` also tells where each request ends in the chunk, so
+    that a request forwarded unchanged goes as the very bytes received."""
+
+    __slots__ = ()
+
+    def read_spans(self, data: bytes) -> tuple[list[list[bytes]], list[int] | None, ProtocolError | None]:
+        """`read(data)` as (requests, ends, error): `ends[i]` is the offset just past request i in
+        `data` when the chunk was read by hiredis and proven canonical (see `read`); None when the exact
+        parser read it (then the requests' bytes are not the chunk's, or not all of them)."""
+        if self._fast and not self.require_auth and not self._chunk:
+            end = len(data)
+            if end <= self.max_bulk_len and _BIG_ARRAY(data) is None:
+                reader = self._reader
+                reader.feed(data)
+                gets = reader.gets
+                out = []
+                ends = []
+                pos = 0
+                hsize = _HEADER_SIZE
+                asize = _ARG_SIZE
+                try:
+                    while pos < end:
+                        req = gets()
+                        if data[pos] != 42 or not req:
+                            break
+                        pos += hsize[len(req)]
+                        for a in req:
+                            if data[pos] != 36:
+                                break
+                            pos += asize[len(a)]
+                        else:
+                            out.append(req)
+                            ends.append(pos)
+                            continue
+                        break
+                    else:
+                        if pos == end:
+                            return out, ends, None
+                except (hiredis.ProtocolError, IndexError, TypeError):
+                    pass
+                self._reader = hiredis.Reader()
+                self._fast = False  # the exact parser reads the chunk from its start
+                self.buf = bytearray(data)
+                self.pos = 0
+                requests, error = self.parse()
+                return requests, None, error
+        requests, error = self.read(data)
+        return requests, None, error

@@ -14,7 +14,7 @@ import asyncio
 import logging
 from time import monotonic, time
 
-from amr_emulator.protocol.resp import RequestParser, canonical_size
+from amr_emulator.protocol.resp import SpanParser, canonical_size
 
 log = logging.getLogger("shard")
 
@@ -37,7 +37,7 @@ class MasterLink(asyncio.Protocol):
         self.payload = bytearray()
         self.full_id = ""
         self.full_offset = 0
-        self.parser: RequestParser | None = None
+        self.parser: SpanParser | None = None
         self.closed = False
 
     # --- asyncio protocol ---------------------------------------------------------------------
@@ -215,33 +215,42 @@ class MasterLink(asyncio.Protocol):
         """Run the primary's commands; advance the offset; relay the bytes applied."""
         repl = self.repl
         mc = repl.master_client
-        parser = self.parser
-        parser.feed(data)
-        requests, error = parser.parse()
+        # ends: where each command ends in `data`, when the chunk is exactly their canonical encoding
+        # (the offset counts those bytes, and they are relayed as they came); else each is measured
+        # and encoded again
+        requests, ends, error = self.parser.read_spans(data)
         server = self.server
         server.update_clock()
         from ..dispatch import process_command
 
-        relay = []
+        base = repl.reploff_value
+        done = 0
         mc.in_batch = True
         server.applying_master = True  # keys the primary has not expired yet are still there for it
         try:
             for argv in requests:
-                n = canonical_size(argv)
                 try:
                     process_command(mc, argv)
                 except Exception:
                     log.exception("applying %r from master", argv[:3])
-                repl.reploff_value += n
-                relay.append(argv)
+                # the offset counts the command once applied (REPLCONF GETACK answers the one before it)
+                if ends is None:
+                    repl.reploff_value += canonical_size(argv)
+                else:
+                    repl.reploff_value = base + ends[done]
+                done += 1
                 if mc.closing:
                     break
         finally:
             server.applying_master = False
             mc.in_batch = False
             mc.out = []
-        if relay:
-            repl.relay(relay)
+        if done:
+            if ends is not None:
+                end = ends[done - 1]
+                repl.relay_bytes(data if end == len(data) else data[:end])
+            else:
+                repl.relay(requests[:done])
         if error is not None:
             log.info("Protocol error from master: %s", error.message)
             self.abort()
@@ -502,7 +511,7 @@ class ReplicaSide:
         server.clients[mc.id] = mc
         self.master_client = mc
         self.reploff_value = offset
-        link.parser = RequestParser(server.proto_max_bulk_len)
+        link.parser = SpanParser(server.proto_max_bulk_len)
         link.phase = "stream"
         self.state = "connected"
         self.down_since = 0.0
@@ -510,10 +519,13 @@ class ReplicaSide:
         self.refresh_guard()
 
     def relay(self, requests: list) -> None:
-        """The bytes just applied go on to our backlog and our replicas, unchanged."""
+        """The commands just applied go on to our backlog and our replicas, as they came."""
         from .primary import encode_argv
 
-        data = b"".join(encode_argv(a) for a in requests)
+        self.relay_bytes(b"".join([encode_argv(a) for a in requests]))
+
+    def relay_bytes(self, data: bytes) -> None:
+        """The bytes just applied go on to our backlog and our replicas, unchanged."""
         self.emit(data)
         self.master_repl_offset = self.reploff_value
 

@@ -103,6 +103,41 @@ def test_pipeline_spanning_shards_keeps_order(r, enterprise):
     assert out == [x for i in range(200) for x in (True, str(i).encode(), i + 1)]
 
 
+def test_pipeline_writes_a_demoted_shard_refuses_are_routed_again(r, enterprise):
+    """A pipeline over every shard while one primary refuses writes (READONLY, as a demoted primary
+    does during a planned failover): its writes are routed again, one by one, until a primary takes
+    them (here the same shard once it is a primary again); every reply keeps its place."""
+    from tests.proxy.conftest import INTERNAL
+    from tests.servers import free_port
+
+    a, b, c = keys_on_distinct_shards(enterprise)
+    t = enterprise.topology
+    shard = t.shard(t.partitions[t.slot_table[key_slot(a.encode())]].primary)
+    direct = RawConnection(t.node(shard.node).ip, shard.port, timeout=5)
+    watcher = redis.Redis(host=enterprise.host, port=enterprise.port, password=enterprise.password)
+    try:
+        assert direct.call("AUTH", INTERNAL) == b"+OK\r\n"
+        assert direct.call("REPLICAOF", "127.0.0.1", str(free_port())) == b"+OK\r\n"  # read-only
+        p = r.pipeline(transaction=False)
+        for k in (b, a, c, a, b):
+            p.incr(k)
+        out = []
+        sender = threading.Thread(target=lambda: out.extend(p.execute()), daemon=True)
+        sender.start()
+        deadline = time.monotonic() + 10
+        while watcher.get(c) != b"1":  # the other shards have answered: the pipeline is in
+            assert time.monotonic() < deadline
+            time.sleep(0.001)
+        assert sender.is_alive()  # the writes to `a` wait
+        assert direct.call("REPLICAOF", "NO", "ONE") == b"+OK\r\n"
+        sender.join(10)
+        assert out == [1, 1, 1, 2, 2]
+    finally:
+        direct.call("REPLICAOF", "NO", "ONE")
+        direct.close()
+        watcher.close()
+
+
 def test_split_multi_key_commands(r, enterprise):
     a, b, c = keys_on_distinct_shards(enterprise)
     assert r.mset({a: "1", b: "2", c: "3"}) is True
