@@ -42,7 +42,7 @@ from amr_emulator.protocol.slots import key_slot
 
 from . import backend as backend_mod
 from . import cluster, fanout
-from .backend import Backend, reply_end
+from .backend import SHARD_DOWN, Backend, reply_end
 
 log = logging.getLogger("proxy")
 
@@ -138,7 +138,12 @@ class Slot:
         elif self.argvs is not None and data.find(b"-READONLY ") >= 0:
             self.client.reroute_each(self, data)
             return
-        if self.transform is not None:
+        if data[0] == 45 and data.startswith(SHARD_DOWN) and not self.client.internal:
+            # the shard was lost under the request: the client's connection closes (a connection error
+            # it retries, as AMR's clients see in a failover), never an error reply in its place
+            self.skip = True
+            self.close_after = True
+        elif self.transform is not None:
             try:
                 data = self.transform(data)
             except Exception:  # noqa: BLE001
@@ -317,8 +322,11 @@ class Client(asyncio.Protocol):
             s = pending.popleft()
             if not s.skip:
                 out.append(s.data)
-            if s.close_after:
+            if s.close_after:   # QUIT, a lost shard: nothing after it is answered
                 self.close_when_done = True
+                pending.clear()
+                self.queue.clear()
+                break
             if s is self.held:
                 self.held = None
                 if self.queue:
