@@ -207,3 +207,28 @@ def test_run_plain_stops_at_a_command_that_is_not_plain():
     assert c.transport.data == b"+OK\r\n+OK\r\n+QUEUED\r\n*1\r\n+OK\r\n$1\r\n2\r\n"
     assert c.cmd_name == "get"
     assert server.stat_numcommands == 5  # SET, MULTI, EXEC, the SET EXEC ran, GET (not the queuing)
+
+
+def test_a_server_wide_feature_turned_on_between_batches_applies_to_the_next():
+    """run_plain serves a batch only while Server.plain_ok holds; each feature that process_command
+    checks clears it when it turns on (hot_path_changed), so the next batch takes the full path."""
+    server = Server(port=0)
+    c, admin, mon = _client(server), _client(server), _client(server)
+    c.data_received(_pipeline((b"SET", b"k", b"1"), (b"GET", b"k")))
+    assert server.plain_ok
+    mon.data_received(_pipeline((b"MONITOR",)))
+    c.data_received(_pipeline((b"SET", b"k", b"2")))
+    assert b'"SET" "k" "2"' in mon.transport.data
+    mon.transport.close()
+    server.client_disconnected(mon)
+    admin.data_received(_pipeline((b"CONFIG", b"SET", b"slowlog-log-slower-than", b"0")))
+    c.data_received(_pipeline((b"SET", b"k", b"3")))
+    assert [e[3] for e in server.slowlog][0] == [b"SET", b"k", b"3"]
+    admin.data_received(_pipeline((b"CONFIG", b"SET", b"maxmemory-policy", b"noeviction"),
+                                  (b"CONFIG", b"SET", b"maxmemory", b"1")))
+    c.transport.data = b""
+    c.data_received(_pipeline((b"SET", b"k", b"4"), (b"GET", b"k")))
+    assert c.transport.data == b"-OOM command not allowed when used memory > 'maxmemory'.\r\n$1\r\n3\r\n"
+    admin.data_received(_pipeline((b"CONFIG", b"SET", b"maxmemory", b"0")))
+    c.data_received(_pipeline((b"SET", b"k", b"5")))
+    assert server.plain_ok  # every feature off again: the next batch looked and found none
