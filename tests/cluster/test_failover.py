@@ -351,3 +351,40 @@ def test_slow_node(enterprise):
     finally:
         enterprise.slow_node(n.id, 0)
         r.close()
+
+
+def test_no_split_brain_a_cut_off_node_stops_acknowledging_after_the_bound(enterprise):
+    """A node cut off from the others: the majority fails its primary over; the node itself acknowledges
+    writes only until `minority_write_stop_ms` has passed without the majority (then it closes its client
+    connections), so after the bound writes are acknowledged on the majority side only."""
+    cache = enterprise
+    wait_until(lambda: converged(cache))
+    t = cache.topology()
+    p = t.partitions[0]
+    victim = t.node(t.shard(p.primary).node)
+    other = next(n for n in t.nodes if n.id != victim.id)
+    bound = t.timing["minority_write_stop_ms"] / 1000
+    cut_off = Writer(redis.Redis(host=victim.ip, port=victim.port, password=cache.access_key, socket_timeout=2,
+                                 retry=None), prefix="minority")
+    majority = Writer(redis.Redis(host=other.ip, port=other.port, password=cache.access_key, socket_timeout=2),
+                      prefix="majority")
+    cut_off.start()
+    majority.start()
+    try:
+        cut_off.wait_acks(50)
+        majority.wait_acks(50)
+        cut_at = time.monotonic()
+        cache.partition(victim.id)
+        cache.wait_for(lambda x: x.partition(p.id).primary != p.primary, timeout=30)
+        majority.wait_acks(200)   # the majority side writes on, the moved partition included
+        time.sleep(0.2)
+    finally:
+        cut_off.finish()
+        majority.finish()
+        cache.heal()
+    late = [i for i in cut_off.acked if cut_off.acked_at[i] > cut_at + bound + 0.5]
+    assert late == [], f"the cut-off node acknowledged {len(late)} writes after its bound"
+    assert cut_off.errors, "the cut-off node's clients saw their connection closed"
+    cache.wait_for(lambda x: x.node(victim.id).state == "up", timeout=30)
+    wait_until(lambda: converged(cache), timeout=30)
+    assert majority.lost(cache.client()) == []
