@@ -63,12 +63,16 @@ def promote(topology: Topology, partition_id: int, new_primary: int) -> tuple[tu
 
 def plan_failover(topology: Topology, failed_nodes: set[int], failed_shards: set[int],
                   shard_info: dict[int, dict[str, Any]], revived_nodes: set[int] = frozenset(),
-                  leader: int | None = None) -> tuple[Topology | None, list[dict[str, Any]]]:
+                  leader: int | None = None, last_offsets: dict[int, int] | None = None,
+                  ) -> tuple[Topology | None, list[dict[str, Any]]]:
     """The next topology after failures (None if nothing changes) and what was done, for the event log.
 
     `shard_info`: shard id -> {"up": bool, "offset": int} as the nodes last reported. A partition whose
     primary is failed (its node failed, or the shard) gets its live replica with the highest offset as
-    primary; a partition without one stays as it is (its slots fail until the primary is back)."""
+    primary; a partition without one stays as it is (its slots fail until the primary is back).
+    `last_offsets`: the last replication offset each shard was seen at, however long ago: the event of a
+    failover names what the old primary had written beyond the promoted replica when last seen (the
+    unreplicated tail, at least)."""
     t = topology
     actions: list[dict[str, Any]] = []
     for p in t.partitions:
@@ -85,9 +89,12 @@ def plan_failover(topology: Topology, failed_nodes: set[int], failed_shards: set
         best = max(candidates, key=lambda s: (shard_info.get(s.id, {}).get("offset", 0), -s.id))
         shards, parts = promote(t, p.id, best.id)
         t = t.replace(shards=shards, partitions=parts)
+        offset = shard_info.get(best.id, {}).get("offset", 0)
+        seen = (last_offsets or {}).get(primary.id)
+        lost = {} if seen is None else {"old_primary_last_offset": seen,
+                                        "unreplicated_bytes_at_least": max(0, seen - offset)}
         actions.append({"operation": "failover", "kind": "unplanned", "partition": p.id, "old_primary": primary.id,
-                        "new_primary": best.id, "new_primary_node": best.node,
-                        "offset": shard_info.get(best.id, {}).get("offset", 0),
+                        "new_primary": best.id, "new_primary_node": best.node, "offset": offset, **lost,
                         "reason": f"node {primary.node} unreachable" if primary.node in failed_nodes
                         else f"shard {primary.id} failed"})
     nodes = []
@@ -413,7 +420,11 @@ class Coordinator:
                         failed_shards.add(p.primary)
             if not failed_nodes and not failed_shards and not revived:
                 return
-            new, actions = plan_failover(t, failed_nodes, failed_shards, info, revived, leader=self.node_id)
+            last = {int(sid): sh.get("offset", 0) for _, rep in self.reports.values()
+                    for sid, sh in rep.get("shards", {}).items()}
+            last.update({sid: sh.get("offset", 0) for sid, sh in info.items()})
+            new, actions = plan_failover(t, failed_nodes, failed_shards, info, revived, leader=self.node_id,
+                                         last_offsets=last)
             if new is None:
                 return
             started = monotonic()

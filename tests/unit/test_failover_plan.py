@@ -59,3 +59,14 @@ def test_promote_swaps_roles():
     new = t.replace(shards=shards, partitions=parts)
     new.validate()
     assert new.partition(0).replicas == (t.partition(0).primary,)
+
+
+def test_the_event_names_the_unreplicated_tail_as_last_seen():
+    t = topo()
+    info = {s.id: {"up": True, "offset": 100} for s in t.shards}
+    _, actions = plan_failover(t, {1}, set(), info, leader=0, last_offsets={1: 160})
+    [failover] = [a for a in actions if a["operation"] == "failover"]
+    assert failover["offset"] == 100
+    assert failover["old_primary_last_offset"] == 160 and failover["unreplicated_bytes_at_least"] == 60
+    _, actions = plan_failover(t, {1}, set(), info, leader=0)   # never seen: nothing claimed
+    assert "unreplicated_bytes_at_least" not in actions[0]
