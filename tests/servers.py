@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 
+from amr_emulator.controller.nodes import die_with_parent
 from amr_emulator.protocol.resp import decode_reply, encode_command
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -33,8 +34,11 @@ class Process:
         self.port = port
         self.tmp = tmp  # a directory of this process's own, removed when it stops
         self.host = "127.0.0.1"
+        # its own group (stopped by it); and it dies with the test run, even one killed, so no server
+        # outlives a suite stopped half-way
         self.proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     start_new_session=True)
+                                     start_new_session=True,
+                                     preexec_fn=die_with_parent if sys.platform.startswith("linux") else None)
 
     def wait_ready(self, timeout: float = 15.0) -> "Process":
         deadline = time.monotonic() + timeout

@@ -12,9 +12,9 @@ import time
 from amr_emulator.controller.internal import InternalError, node_call
 
 
-def _die_with_parent() -> None:
-    """In the child before exec (Linux): SIGTERM when the controller dies, even by SIGKILL, so the
-    proxy stops its shards and no node outlives its controller."""
+def die_with_parent() -> None:
+    """In the child before exec (Linux): SIGTERM when the parent dies, even by SIGKILL, so the
+    proxy stops its shards and no node outlives its controller (and no test server its test run)."""
     try:
         import ctypes
         libc = ctypes.CDLL(None, use_errno=True)
@@ -80,7 +80,7 @@ class NodeProcess:
         with open(self.log_path, "ab") as log:
             self.proc = await asyncio.create_subprocess_exec(
                 *self.args(), stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+                preexec_fn=die_with_parent if sys.platform.startswith("linux") else None)
         self.started_at = time.time()
 
     def log_tail(self, lines: int = 15) -> str:

@@ -95,26 +95,22 @@ class Patching:
                 await asyncio.sleep(0.1)
 
     async def _lead_from(self, candidates: list[int], quiet: bool = False) -> int:
-        """Make one of `candidates` (the new nodes) the cluster leader; its id."""
-        for attempt in range(3):
+        """Make one of `candidates` (the new nodes) the cluster leader; its id. `quiet`: no event when one
+        of them leads already."""
+        for attempt in range(4):
             leader, _ = await self.leader()
             if leader in candidates:
-                if quiet:
-                    return leader
                 break
+            if attempt == 3:
+                raise HttpError(500, f"patching: the leadership stayed on node {leader}")
             try:
                 await self._leader_call("AMR.TRANSFER", str(candidates[0]), timeout=10.0)
             except HttpError as e:
-                if attempt == 2:
-                    raise
                 self.event("leader-transfer-retried", error=e.message)
-        else:
-            leader, _ = await self.leader()
-            if leader not in candidates:
-                raise HttpError(500, f"patching: the leadership stayed on node {leader}")
-        leader, _ = await self.leader()
-        self.elected_leader = leader
-        self.event("leader-transferred", node=leader)
+            quiet = False
+        if not quiet:
+            self.elected_leader = leader
+            self.event("leader-transferred", node=leader)
         return leader
 
     async def _change(self, make: Callable[[Topology], Topology], what: str) -> Topology:
@@ -156,16 +152,7 @@ class Patching:
             await self._start_process(n, proposed)
         await self._wait_nodes_ready(new_nodes)
         try:
-            for attempt in range(5):
-                try:
-                    await self._leader_call("AMR.PROPOSE", str(t.epoch), proposed.to_json())
-                    break
-                except HttpError as e:
-                    if "stale proposal" not in e.message or attempt == 4:
-                        raise
-                # the topology moved on meanwhile (a failover): add the nodes to the newer one
-                t = await self.current_topology()
-                proposed = t.replace(nodes=t.nodes + new_nodes).bump()
+            await self._change(lambda cur: cur.replace(nodes=cur.nodes + new_nodes), "adding the new nodes")
         except HttpError as e:
             for n in new_nodes:   # not part of the cluster: gone again
                 proc = self.nodes.pop(n.id)
