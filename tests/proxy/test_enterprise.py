@@ -141,35 +141,40 @@ def test_pipeline_writes_a_demoted_shard_refuses_are_routed_again(r, enterprise)
         watcher.close()
 
 
-def test_pipeline_over_a_lost_shard_closes_after_the_replies_before_it(enterprise):
+def test_pipeline_over_a_lost_shard_closes_after_the_replies_before_it():
     """A pipeline over every shard whose middle request's shard is lost while it waits: the client gets
     the replies before that request, then its connection closes (as for a lone request: redis-py
-    retries a connection error), never an error reply in its place."""
-    from tests.proxy.conftest import INTERNAL
+    retries a connection error), never an error reply in its place. (A cache of its own: the lost
+    shard restarts.)"""
+    from tests.proxy.conftest import INTERNAL, start_cache
 
-    a, b, c = keys_on_distinct_shards(enterprise)
-    t = enterprise.topology
-    shard = t.shard(t.partitions[t.slot_table[key_slot(a.encode())]].primary)
-    direct = RawConnection(t.node(shard.node).ip, shard.port, timeout=5)
-    client = enterprise.raw()
-    watcher = redis.Redis(host=enterprise.host, port=enterprise.port, password=enterprise.password)
+    cache = start_cache("enterprise", nodes=1, shards=3, ha=False)
     try:
-        assert direct.call("AUTH", INTERNAL) == b"+OK\r\n"
-        info = direct.call("INFO", "server").decode()
-        pid = int(info.split("process_id:")[1].split()[0])
-        assert client.call("SET", b, "0") == b"+OK\r\n"  # (its proxy has seen SET: the pipeline's path)
-        direct.send(encode_command(b"DEBUG", b"SLEEP", b"5"))  # the shard holds what comes next
-        client.send(b"".join(encode_command(b"SET", k.encode(), b"1") for k in (b, a, c)))
-        deadline = time.monotonic() + 10
-        while watcher.get(c) != b"1":  # the other shards have answered
-            assert time.monotonic() < deadline
-            time.sleep(0.001)
-        os.kill(pid, signal.SIGKILL)
-        assert client.read_until_closed() == b"+OK\r\n"
+        a, b, c = keys_on_distinct_shards(cache)
+        t = cache.topology
+        shard = t.shard(t.partitions[t.slot_table[key_slot(a.encode())]].primary)
+        direct = RawConnection(t.node(shard.node).ip, shard.port, timeout=5)
+        client = cache.raw()
+        watcher = redis.Redis(host=cache.host, port=cache.port)
+        try:
+            assert direct.call("AUTH", INTERNAL) == b"+OK\r\n"
+            info = direct.call("INFO", "server").decode()
+            pid = int(info.split("process_id:")[1].split()[0])
+            assert client.call("SET", b, "0") == b"+OK\r\n"  # (its proxy has seen SET: the pipeline's path)
+            direct.send(encode_command(b"DEBUG", b"SLEEP", b"5"))  # the shard holds what comes next
+            client.send(b"".join(encode_command(b"SET", k.encode(), b"1") for k in (b, a, c)))
+            deadline = time.monotonic() + 10
+            while watcher.get(c) != b"1":  # the other shards have answered
+                assert time.monotonic() < deadline
+                time.sleep(0.001)
+            os.kill(pid, signal.SIGKILL)
+            assert client.read_until_closed() == b"+OK\r\n"
+        finally:
+            direct.close()
+            client.close()
+            watcher.close()
     finally:
-        direct.close()
-        client.close()
-        watcher.close()
+        cache.stop()
 
 
 def test_split_multi_key_commands(r, enterprise):
