@@ -262,6 +262,7 @@ class Backend(asyncio.Protocol):
                 log.exception("waiter failed")
         if self.on_lost is not None:
             self.on_lost(self)
+        _flush_clients()  # what the clients were owed, and the connections that close
 
     def data_received(self, data: bytes) -> None:
         if self.buf:

@@ -167,7 +167,7 @@ class Gather(Slot):
     requests in one piece and answers them in one piece (a GatherPart); once every part is in, the
     replies are put back in request order."""
 
-    __slots__ = ("route", "parts", "left")
+    __slots__ = ("route", "parts", "left", "lost")
 
     def __init__(self, client, route: list, nparts: int):
         Slot.__init__(self, client)
@@ -175,18 +175,30 @@ class Gather(Slot):
         self.route = route  # per request, the index of its connection's part
         self.parts = [None] * nparts
         self.left = nparts
+        self.lost = -1  # a part whose shard was lost (its replies all SHARD_DOWN)
 
     def part_done(self, index: int, data: bytes) -> None:
         self.parts[index] = data
+        if data[0] == 45 and data.startswith(SHARD_DOWN):
+            self.lost = index
         self.left -= 1
         if not self.left:
             self.on_reply(self.merge())
 
     def merge(self) -> bytes:
         parts = self.parts
+        lost = self.lost
         pos = [0] * len(parts)
         out = []
         for k in self.route:
+            if k == lost:
+                # the replies before the first request a lost shard had, then the connection closes
+                # (see Slot.on_reply)
+                self.argvs = None
+                if not out:
+                    return SHARD_DOWN
+                self.close_after = True
+                break
             buf = parts[k]
             p = pos[k]
             t = buf[p]

@@ -1,6 +1,8 @@
 """The Enterprise policy through the cache endpoint: one standalone-looking server over three nodes."""
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 
@@ -8,6 +10,7 @@ import pytest
 import redis
 
 from amr_emulator.protocol import errors
+from amr_emulator.protocol.resp import encode_command
 from amr_emulator.protocol.slots import key_slot
 from tests.servers import RawConnection
 
@@ -136,6 +139,42 @@ def test_pipeline_writes_a_demoted_shard_refuses_are_routed_again(r, enterprise)
         direct.call("REPLICAOF", "NO", "ONE")
         direct.close()
         watcher.close()
+
+
+def test_pipeline_over_a_lost_shard_closes_after_the_replies_before_it():
+    """A pipeline over every shard whose middle request's shard is lost while it waits: the client gets
+    the replies before that request, then its connection closes (as for a lone request: redis-py
+    retries a connection error), never an error reply in its place. (A cache of its own: the lost
+    shard restarts.)"""
+    from tests.proxy.conftest import INTERNAL, start_cache
+
+    cache = start_cache("enterprise", nodes=1, shards=3, ha=False)
+    try:
+        a, b, c = keys_on_distinct_shards(cache)
+        t = cache.topology
+        shard = t.shard(t.partitions[t.slot_table[key_slot(a.encode())]].primary)
+        direct = RawConnection(t.node(shard.node).ip, shard.port, timeout=5)
+        client = cache.raw()
+        watcher = redis.Redis(host=cache.host, port=cache.port)
+        try:
+            assert direct.call("AUTH", INTERNAL) == b"+OK\r\n"
+            info = direct.call("INFO", "server").decode()
+            pid = int(info.split("process_id:")[1].split()[0])
+            assert client.call("SET", b, "0") == b"+OK\r\n"  # (its proxy has seen SET: the pipeline's path)
+            direct.send(encode_command(b"DEBUG", b"SLEEP", b"5"))  # the shard holds what comes next
+            client.send(b"".join(encode_command(b"SET", k.encode(), b"1") for k in (b, a, c)))
+            deadline = time.monotonic() + 10
+            while watcher.get(c) != b"1":  # the other shards have answered
+                assert time.monotonic() < deadline
+                time.sleep(0.001)
+            os.kill(pid, signal.SIGKILL)
+            assert client.read_until_closed() == b"+OK\r\n"
+        finally:
+            direct.close()
+            client.close()
+            watcher.close()
+    finally:
+        cache.stop()
 
 
 def test_split_multi_key_commands(r, enterprise):
