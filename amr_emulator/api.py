@@ -18,6 +18,7 @@ import atexit
 import secrets
 import subprocess
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 from amr_emulator.config import CacheSpec, parse_size
@@ -233,9 +234,13 @@ class Cache:
         from amr_emulator.drill import run_drill
         return run_drill(self._api, kind, self.client, clients, duration)
 
-    def partition(self, *nodes: int) -> dict[str, Any]:
-        """Cut these nodes off from the others' quorum traffic until `heal()`."""
-        return self._api("POST", "/partition", {"nodes": list(nodes)})
+    def partition(self, *nodes: int, from_nodes: Iterable[int] | None = None) -> dict[str, Any]:
+        """Cut the network between these nodes and every other node (or `from_nodes`) until `heal()`:
+        quorum messages, proxies' connections to the other side's shards, replication links."""
+        body: dict[str, Any] = {"nodes": list(nodes)}
+        if from_nodes is not None:
+            body["from"] = list(from_nodes)
+        return self._api("POST", "/partition", body)
 
     def slow_node(self, node: int, latency_ms: float) -> dict[str, Any]:
         """Every reply of the node's proxy comes `latency_ms` late (0: normal again)."""

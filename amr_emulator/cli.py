@@ -299,8 +299,7 @@ def render_status(st: dict) -> list[str]:
     if events:
         lines += ["", "recent events:"]
         for e in events[-8:]:
-            details = " ".join(f"{k}={v}" for k, v in (e.get("details") or {}).items())
-            lines.append(f"  {_fmt_time(e['time'])}  {e['operation']}  {details}".rstrip())
+            lines.append(f"  {_fmt_event(e)}")
     return lines
 
 
@@ -486,13 +485,45 @@ def zone_up(zone, name, as_json):
 
 @main.command()
 @click.argument("nodes", type=int, nargs=-1, required=True)
+@click.option("--from", "from_nodes", type=int, multiple=True,
+              help="Cut them from these nodes only (repeat it)  [default: every other node]")
 @click.option("--name", default=None, help="The cache (default: the only running one).")
 @click.option("--json", "as_json", is_flag=True)
-def partition(nodes, name, as_json):
-    """Cut nodes off from the other nodes (quorum traffic) until `heal`: the majority fails their
-    primaries over; their proxies close client connections once cut from the majority."""
-    r = _api(_find(name), "POST", "/partition", {"nodes": list(nodes)})
-    _print_result(r, as_json, f"partitioned: nodes {', '.join(map(str, r['partitioned']))}")
+def partition(nodes, from_nodes, name, as_json):
+    """Cut the network between NODES and the other nodes (or those --from names) until `heal`: quorum
+    messages, proxies' connections to the other side's shards and replication links. Clients still
+    reach every node. The majority side fails the cut-off primaries over; a node without the majority
+    closes its client connections after the minority write bound; writes it acknowledged before then
+    are lost when it rejoins (`events` lists them)."""
+    body = {"nodes": list(nodes), **({"from": list(from_nodes)} if from_nodes else {})}
+    r = _api(_find(name), "POST", "/partition", body)
+    sides = f"nodes {', '.join(map(str, r['partitioned']))} from " + \
+        ", ".join("the witness" if m == 1000 else f"node {m}" for m in r["from"])
+    _print_result(r, as_json, f"partitioned: {sides}")
+
+
+@main.command()
+@click.option("--name", default=None, help="The cache (default: the only running one).")
+@click.option("--last", default=50, show_default=True, help="How many of the newest events.")
+@click.option("--json", "as_json", is_flag=True, help="Every event as JSON.")
+def events(name, last, as_json):
+    """The cache's event log: operations, elections, failovers (with what was lost), nodes down and up."""
+    r = _api(_find(name), "GET", "/events")
+    if as_json:
+        click.echo(json.dumps(r, indent=2))
+        return
+    for e in r[-last:] if last > 0 else r:
+        click.echo(_fmt_event(e))
+
+
+def _fmt_event(e: dict) -> str:
+    """One line: time, operation, details (a long list, as a lost write's keys, cut short)."""
+    def value(v):
+        if isinstance(v, list) and len(v) > 5:
+            return "[" + ", ".join(map(str, v[:5])) + f", ... {len(v)} in all]"
+        return v
+    details = " ".join(f"{k}={value(v)}" for k, v in (e.get("details") or {}).items())
+    return f"{_fmt_time(e['time'])}  {e['operation']}  {details}".rstrip()
 
 
 @main.command("slow-node")

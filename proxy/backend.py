@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections import deque
 
 import hiredis
@@ -31,6 +32,20 @@ SHARD_DOWN = errors.error_frame(errors.SHARD_UNAVAILABLE)
 # client that had data in this turn was read, so requests of many clients share one write.
 _dirty: list = []
 _scheduled = False
+
+#: (host, port) of the shards across a network partition from this node (`amr-emulator partition`):
+#: no connection to them opens, and the open ones close (see `cut_off`).
+unreachable: set = set()
+_live = weakref.WeakSet()   # every Backend not yet garbage, for `cut_off`
+
+
+def cut_off(addresses) -> None:
+    """A network partition (or its end): from now on the shards at `addresses` cannot be reached."""
+    unreachable.clear()
+    unreachable.update(addresses)
+    for b in list(_live):
+        if (b.host, b.port) in unreachable:
+            b.close()
 
 
 def reply_end(buf: bytes, pos: int, count: int = 1) -> int:
@@ -178,8 +193,12 @@ class Backend(asyncio.Protocol):
         self.out.extend(setup)
         self.loop = loop = asyncio.get_running_loop()
         self._task = loop.create_task(self._connect(loop))
+        _live.add(self)
 
     async def _connect(self, loop) -> None:
+        if unreachable and (self.host, self.port) in unreachable:
+            self._lost()   # across a network partition: as a connection that times out, sooner
+            return
         try:
             await loop.create_connection(lambda: self, self.host, self.port)
         except OSError as e:

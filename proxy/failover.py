@@ -36,7 +36,7 @@ from amr_emulator.topology import Partition, Shard, Topology
 
 from .backend import reply_end
 from .quorum import Message, Quorum
-from .supervisor import shard_call
+from .supervisor import _info_fields, shard_call
 
 log = logging.getLogger("proxy")
 
@@ -191,7 +191,7 @@ class Coordinator:
         self.seq = 0
         self.started = monotonic()
         self.leader_epoch = 0   # the topology epoch in the leader's last heartbeat
-        self.isolated = False   # `amr-emulator partition`: cut from the other members (AMR.ISOLATE)
+        self.cut: set[int] = set()   # members across a network partition (`amr-emulator partition`, AMR.CUT)
 
     def timer(self, name: str) -> float:
         return self.server.topology.timing[name] / 1000.0
@@ -208,6 +208,30 @@ class Coordinator:
         """A newer topology: nodes added (patching's new nodes) or removed change who votes."""
         self.quorum.set_members(self.members(t), can_lead=t.node(self.node_id).state != "removed")
         self._update_fence()
+        if self.cut:
+            self._cut_data_plane(t)
+
+    def set_cut(self, members: set[int]) -> None:
+        """AMR.CUT: the members this node cannot reach from now on (none: the partition is healed). Every
+        link to their nodes is cut, both ways (each side is told): quorum messages, this proxy's
+        connections to their shards, and the replication links of this node's replicas of their primaries."""
+        if members == self.cut:
+            return
+        self.cut = set(members)
+        for m in self.cut:
+            for pool in (self.peers, self.pushers):
+                p = pool.pop(m, None)
+                if p is not None:
+                    p.close()
+        self._cut_data_plane(self.server.topology)
+        self.event("network-cut" if self.cut else "network-restored", unreachable=sorted(self.cut))
+
+    def _cut_data_plane(self, t: Topology) -> None:
+        from . import backend
+        nodes = {n.id: n for n in t.nodes}
+        addresses = {(nodes[s.node].ip, s.port) for s in t.shards if s.node in self.cut and s.node in nodes}
+        backend.cut_off(addresses)
+        self.server.supervisor.cut_off(addresses)
 
     # --- peers ---------------------------------------------------------------------------------
     def _addr(self, member: int, topology: Topology | None = None) -> tuple[str, int]:
@@ -220,6 +244,8 @@ class Coordinator:
     def new_peer(self, member: int, topology: Topology | None = None) -> Peer:
         """A connection to a member: its node endpoint (TLS in a TLS cache), or the witness's."""
         from .quorum import WITNESS
+        if member in self.cut:
+            raise ConnectionError(f"member {member} is across a network partition")
         topology = topology or self.server.topology
         ssl = None if member == WITNESS else self.server.probe_ssl
         return Peer(*self._addr(member, topology), topology.internal_password, ssl)
@@ -284,7 +310,7 @@ class Coordinator:
             self.server.fence_at = max(q.last_contact + window, self.started + 3 * window)
 
     def _send(self, m: Message) -> None:
-        if self.isolated:
+        if m.to in self.cut:
             return
         peer = self.peer(m.to)
         if peer.busy:
@@ -329,7 +355,7 @@ class Coordinator:
     def _push(self, member: int) -> None:
         """Bring a follower that is behind up to this leader's topology."""
         from .quorum import WITNESS
-        if member in self.pushing or member == WITNESS or self.isolated:
+        if member in self.pushing or member == WITNESS or member in self.cut:
             return
         self.pushing.add(member)
 
@@ -354,13 +380,13 @@ class Coordinator:
         return {"shards": shards}
 
     def handle(self, argv: list) -> list:
-        if self.isolated:
-            raise RespError(errors.UNREACHABLE)
         name = argv[0].lower()
         try:
             term, member, epoch = _int(argv[1]), _int(argv[2]), _int(argv[3])
         except (ValueError, IndexError):
             raise RespError(errors.INVALID_QUORUM_MESSAGE) from None
+        if member in self.cut:
+            raise RespError(errors.UNREACHABLE)
         q = self.quorum
         if name == b"amr.prevote":
             t, ok = q.on_prevote_request(term, member, epoch)
@@ -442,12 +468,12 @@ class Coordinator:
         """Store `new` on a majority (this leader included); then adopt it here. `wait_all`: also wait
         (briefly) for every other live node, so all route by it before, say, writes resume."""
         q = self.quorum
-        if not q.is_leader or self.isolated:
+        if not q.is_leader:
             return False
         proposal = q.propose(new.epoch)
         text = new.to_json()
         term = str(q.term)
-        others = [m for m in self.members(new) if m != self.node_id]
+        others = [m for m in self.members(new) if m != self.node_id and m not in self.cut]
         # a change of members is committed by a majority of the new set (patching adds or removes nodes)
         proposal.needed = max(proposal.needed, (len(others) + 1) // 2 + 1)
         done = asyncio.Event()
@@ -506,7 +532,7 @@ class Coordinator:
                 raise FailoverError(f"invalid topology: {e}") from None
             if not await self.commit(new, wait_all=True):
                 raise FailoverError(f"epoch {new.epoch} was not stored by a majority")
-            self.event("topology-committed", epoch=new.epoch, source="controller")
+            self.event("topology-committed", epoch=new.epoch, proposed_by="controller")
             return new.epoch
         finally:
             self.changing = False
@@ -633,9 +659,7 @@ async def _quietly(call) -> None:
 
 
 async def _replication(host: str, port: int, pw: str) -> dict[str, str]:
-    info = (await shard_call(host, port, pw, (b"INFO", b"replication"), timeout=1.0))[0]
-    text = info.decode("latin-1") if isinstance(info, bytes) else str(info)
-    return dict(line.split(":", 1) for line in text.split("\r\n") if ":" in line and not line.startswith("#"))
+    return _info_fields((await shard_call(host, port, pw, (b"INFO", b"replication"), timeout=1.0))[0])
 
 
 def caught_up(primary: dict[str, str], replica: dict[str, str]) -> bool:

@@ -16,7 +16,8 @@ shards, exit 0); the quorum's `AMR.PREVOTE`, `AMR.VOTE`, `AMR.HEARTBEAT` (failov
 this node's quorum member did). Patching's, on the leader: `AMR.PROPOSE <base epoch> <json>` (commit a
 topology the controller made: nodes or shards added or removed), `AMR.FAILOVER.TO <partition> <shard>`
 (a planned failover to that replica), `AMR.TRANSFER <node>` (hand the leadership over); and on its
-target, `AMR.TAKEOVER <term>` (stand for election now).
+target, `AMR.TAKEOVER <term>` (stand for election now). Faults: `AMR.CUT <json list of member ids>`
+(a network partition: the members this node cannot reach, `[]` when healed), `AMR.SLOW <ms>`.
 """
 from __future__ import annotations
 
@@ -46,8 +47,10 @@ VERSION = "7.4.0"
 
 class ProxyServer:
     def __init__(self, topology: Topology, node_id: int, data_dir: str | None = None, ssl_context=None,
-                 probe_ssl=None, rejoin: bool = False, witness: tuple[str, int] | None = None):
+                 probe_ssl=None, rejoin: bool = False, witness: tuple[str, int] | None = None,
+                 cut: frozenset = frozenset()):
         self.witness = witness   # the controller's quorum witness (two-node caches)
+        self.cut_at_start = cut   # members across a network partition when this node (re)starts
         self.topology = topology
         self.ssl = ssl_context  # TLS on every client port (the cache's --tls); shards stay plaintext
         self.probe_ssl = probe_ssl  # client TLS context (the cache's CA) to ask who serves the endpoint
@@ -96,6 +99,9 @@ class ProxyServer:
         await self.listen(node.ip, node.port)  # AMR.STATUS answers while shards start
         await self.catch_up()
         self.coordinator = Coordinator(self, self.witness)
+        self.supervisor.event = self.coordinator.event
+        if self.cut_at_start:
+            self.coordinator.set_cut(set(self.cut_at_start))
         self.coordinator.start()
         self.supervisor.start()
         if not await self.supervisor.wait_ready(ready_timeout):
@@ -113,7 +119,7 @@ class ProxyServer:
                 return Topology.from_json(await peer.call(b"AMR.TOPOLOGY", timeout=0.5))
             except Exception:  # noqa: BLE001 - not up (yet)
                 return None
-        others = [n for n in t.nodes if n.id != self.node_id]
+        others = [n for n in t.nodes if n.id != self.node_id and n.id not in self.cut_at_start]
         if not others:
             return
         newest = t
@@ -264,8 +270,6 @@ class ProxyServer:
                 term = int(argv[2]) if len(argv) == 3 else None
             except (ValueError, KeyError, TypeError) as e:
                 raise RespError(errors.invalid_topology(str(e))) from None
-            if self.coordinator is not None and self.coordinator.isolated and term is not None:
-                raise RespError(errors.UNREACHABLE)
             q = None if self.coordinator is None else self.coordinator.quorum
             # a leader's topology replaces an uncommitted one of the same epoch (stored from a deposed leader)
             same_epoch_ok = (term is not None and q is not None and term >= q.term and topo.epoch == self.topology.epoch
@@ -281,11 +285,14 @@ class ProxyServer:
             if self.coordinator is None:
                 raise RespError(errors.NOT_QUORUM_MEMBER)
             c.reply(self.coordinator.handle(argv))
-        elif name == b"amr.isolate" and len(argv) == 2 and argv[1].lower() in (b"on", b"off"):
+        elif name == b"amr.cut" and len(argv) == 2:
             if self.coordinator is None:
                 raise RespError(errors.NOT_QUORUM_MEMBER)
-            self.coordinator.isolated = argv[1].lower() == b"on"
-            self.coordinator.event("isolated" if self.coordinator.isolated else "rejoined-network")
+            try:
+                members = {int(m) for m in json.loads(argv[1])}
+            except (ValueError, TypeError):
+                raise RespError(errors.INVALID_CUT) from None
+            self.coordinator.set_cut(members)
             c.reply(OK)
         elif name == b"amr.slow" and len(argv) == 2:
             try:
@@ -361,8 +368,8 @@ def tls_contexts(cert: str, key: str, ca: str | None):
 
 
 async def serve(topology: Topology, node_id: int, data_dir: str | None, ssl_context=None, probe_ssl=None,
-                rejoin: bool = False, witness: tuple[str, int] | None = None) -> int:
-    server = ProxyServer(topology, node_id, data_dir, ssl_context, probe_ssl, rejoin, witness)
+                rejoin: bool = False, witness: tuple[str, int] | None = None, cut: frozenset = frozenset()) -> int:
+    server = ProxyServer(topology, node_id, data_dir, ssl_context, probe_ssl, rejoin, witness, cut)
     loop = asyncio.get_running_loop()
     server.stopped = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -393,6 +400,8 @@ def main(argv=None) -> int:
                    help="the node was lost and is started again: its primaries wait for their failover")
     p.add_argument("--witness", default=None, metavar="HOST:PORT",
                    help="the quorum's witness (the controller of a two-node cache)")
+    p.add_argument("--cut", default="[]", metavar="JSON",
+                   help="members across a network partition from the start (a list of node ids; 1000: the witness)")
     p.add_argument("--log-level", default="WARNING")
     args = p.parse_args(argv)
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
@@ -411,4 +420,5 @@ def main(argv=None) -> int:
     if args.witness:
         host, _, port = args.witness.rpartition(":")
         witness = (host, int(port))
-    return asyncio.run(serve(topology, args.node, args.data_dir, ssl_context, probe_ssl, args.rejoin, witness))
+    cut = frozenset(int(m) for m in json.loads(args.cut))
+    return asyncio.run(serve(topology, args.node, args.data_dir, ssl_context, probe_ssl, args.rejoin, witness, cut))

@@ -10,7 +10,13 @@ them too). A state machine per shard, as supervisor/circus keep one:
 The restart delay starts at the timing profile's `shard_restart_backoff_ms` and doubles up to 5 s
 while a shard keeps dying quickly; it resets once a shard has run for 10 s. A replica shard gets
 `REPLICAOF <primary ip> <primary port>` each time it (re)starts or its primary moves; a shard that
-does not know REPLICAOF yet answers an error, which is logged once.
+does not know REPLICAOF yet answers an error, which is logged once. A replica whose primary is across a
+network partition gets `AMR.LINK OFF` (and `ON` when it is healed).
+
+A primary the topology demotes while it is still running (its node was paused or cut off past the
+detection time, and its replica took over) holds writes its successor never got: its resync discards
+them. Before it is pointed at its successor, the stream it wrote beyond the successor's history
+(`AMR.TAIL`) is read back, and the writes in it are reported as lost (`writes-lost` in the event log).
 """
 from __future__ import annotations
 
@@ -22,6 +28,9 @@ import sys
 import tempfile
 from time import monotonic
 
+import hiredis
+
+from amr_emulator.protocol.commands import REDIS_COMMANDS, get_keys
 from amr_emulator.protocol.resp import decode_reply, encode_command
 
 from .backend import reply_end
@@ -135,6 +144,7 @@ class ShardProcess:
         self.link_status = None
         self.role_reported = None
         self.pointed_at = None  # (ip, port) last sent in REPLICAOF
+        self.link_cut = False   # what AMR.LINK last told it (a network partition from its primary)
         self.replicaof_unknown = False
         self.down_since: float | None = None   # when it stopped answering (failure detection)
         self.task: asyncio.Task | None = None
@@ -207,6 +217,7 @@ class ShardProcess:
             self.pid = self.proc.pid
             self.started_at = monotonic()
             self.pointed_at = None
+            self.link_cut = False
             rc = await self.proc.wait()
             self.up = False
             self.pid = None
@@ -282,6 +293,10 @@ class ShardProcess:
                         self.link_status = line.split(":")[1]
                     elif line.startswith("role:"):
                         self.role_reported = line.split(":")[1]
+            cut = want is not None and want in sup.unreachable
+            if self.up and cut != self.link_cut:
+                await self.control.call((b"AMR.LINK", b"OFF" if cut else b"ON"), timeout=1.0)
+                self.link_cut = cut
             if self.up and (not was_up or want != self.pointed_at) and not self.replicaof_unknown:
                 await self._point(want)
         except Exception:  # noqa: BLE001 - down, or not yet up
@@ -296,6 +311,11 @@ class ShardProcess:
                 return
             args = (b"REPLICAOF", b"NO", b"ONE")
         else:
+            if self.role_reported == "master" and want not in self.sup.unreachable:
+                try:
+                    await self._report_lost_tail(want)
+                except Exception as e:  # noqa: BLE001 - an account of the loss must not stop the demotion
+                    log.warning("shard %d: the writes its demotion discards are unknown: %r", self.shard.id, e)
             args = (b"REPLICAOF", want[0].encode(), str(want[1]).encode())
         reply = (await self.control.call(args, timeout=2.0))[0]
         if hasattr(reply, "message"):
@@ -307,6 +327,28 @@ class ShardProcess:
                 log.warning("shard %d: REPLICAOF answered %s", self.shard.id, reply.message)
             return
         self.pointed_at = want
+
+    async def _report_lost_tail(self, successor: tuple[str, int]) -> None:
+        """This primary, about to follow `successor`: report what it wrote beyond the point where the
+        successor's history forked from it (the successor's `second_repl_offset`)."""
+        pw = self.sup.topology.internal_password
+        theirs = _info_fields((await shard_call(successor[0], successor[1], pw, (b"INFO", b"replication"),
+                                                timeout=1.0))[0])
+        mine = _info_fields((await self.control.call((b"INFO", b"replication"), timeout=1.0))[0])
+        if mine.get("master_replid") != theirs.get("master_replid2"):
+            return   # not the history the successor came from (a restarted, empty shard)
+        start, end = int(theirs["second_repl_offset"]), int(mine["master_repl_offset"])
+        if end < start:
+            return
+        tail = (await self.control.call((b"AMR.TAIL", str(start).encode()), timeout=2.0))[0]
+        facts = {"shard": self.shard.id, "partition": self.shard.partition, "bytes": end - start + 1,
+                 "from_offset": start, "successor": f"{successor[0]}:{successor[1]}"}
+        if not isinstance(tail, bytes):
+            self.sup.event("writes-lost", writes=None, keys=[], **facts)   # beyond its backlog
+            return
+        writes, keys = stream_writes(tail)
+        if writes:
+            self.sup.event("writes-lost", writes=writes, keys=keys[:1000], keys_omitted=max(0, len(keys) - 1000), **facts)
 
     async def stop(self, grace: float = 3.0) -> None:
         self.state = "STOPPED_FOR_GOOD"
@@ -339,6 +381,16 @@ class Supervisor:
         self.stopping = False
         self.shards: dict[int, ShardProcess] = {}
         self._pinger: asyncio.Task | None = None
+        self.unreachable: set = set()   # (ip, port) of shards across a network partition from this node
+        self.event = lambda operation, **details: log.warning("%s %s", operation, details)
+
+    def cut_off(self, addresses) -> None:
+        """A network partition (or its end): replicas of primaries at `addresses` lose their link."""
+        self.unreachable = set(addresses)
+        loop = asyncio.get_running_loop()
+        for sp in self.shards.values():
+            if sp.up:
+                loop.create_task(sp.check())
 
     def timing_s(self, name: str, default: float) -> float:
         try:
@@ -423,3 +475,33 @@ class Supervisor:
 
     def status(self) -> list:
         return [sp.status() for sp in sorted(self.shards.values(), key=lambda s: s.shard.id)]
+
+
+def _info_fields(info) -> dict[str, str]:
+    text = info.decode("latin-1") if isinstance(info, bytes) else str(info)
+    return dict(line.split(":", 1) for line in text.split("\r\n") if ":" in line and not line.startswith("#"))
+
+
+#: what a primary's replication stream carries besides the writes themselves
+_NOT_WRITES = frozenset((b"ping", b"select", b"multi", b"exec", b"replconf"))
+
+
+def stream_writes(data: bytes) -> tuple[int, list[str]]:
+    """The writes in a stretch of replication stream (RESP arrays of commands) and the keys they wrote,
+    each key once, in the order written."""
+    reader = hiredis.Reader()
+    reader.feed(data)
+    writes = 0
+    keys: dict[str, None] = {}
+    while True:
+        argv = reader.gets()
+        if argv is False:
+            break
+        if not isinstance(argv, list) or not argv or argv[0].lower() in _NOT_WRITES:
+            continue
+        writes += 1
+        spec = REDIS_COMMANDS.get(argv[0].lower().decode("latin-1"))
+        if spec is not None:
+            for i in get_keys(spec, argv):
+                keys[argv[i].decode("utf-8", "backslashreplace")] = None
+    return writes, list(keys)

@@ -20,6 +20,7 @@ from amr_emulator.protocol.commands import COMMANDS
 from amr_emulator.protocol.errors import RespError
 from amr_emulator.protocol.resp import OK, QUEUED
 
+from . import internal
 from .acl import check_command, check_queued
 from .eviction import reject_oom
 from .handlers import load_all
@@ -153,6 +154,9 @@ def process_command(c, argv: list) -> None:
     name = argv[0].lower()
     entry = server.table.get(name)
     if entry is None:
+        if internal.is_internal(c, name):   # the proxy's own commands (shard/internal.py)
+            internal.run(c, argv)
+            return
         _reject(c, errors.unknown_command(argv[0], argv[1:]))
         return
     if entry.subs is not None:

@@ -4,6 +4,7 @@ SIGTERM, then SIGKILL, so nothing of the node survives."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -71,6 +72,8 @@ class NodeProcess:
             args += ["--witness", self.witness]   # the controller votes in a two-node cache's quorum
         if getattr(self, "rejoin", False):
             args.append("--rejoin")   # a node started again: its primaries wait for their failover
+        if getattr(self, "cut", None):
+            args += ["--cut", json.dumps(sorted(self.cut))]   # a network partition still in force
         return args
 
     async def start(self) -> None:

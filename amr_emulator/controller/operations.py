@@ -6,6 +6,8 @@ rejoins with the newest topology, holding replicas. Every operation goes to the 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import os
 import signal
 import time
@@ -13,6 +15,9 @@ from typing import Any
 
 from amr_emulator.controller.http import HttpError
 from amr_emulator.controller.internal import InternalError, node_call, node_json
+from proxy.quorum import WITNESS
+
+log = logging.getLogger("amr_emulator.controller")
 
 #: Seconds before the controller restarts a node that died, by timing profile (AMR replaces a lost VM).
 NODE_RESTART_DELAY = {"fast": 2.0, "azure": 30.0}
@@ -134,6 +139,7 @@ class Operations:
         proc.rejoin = True
         await self.current_topology()      # the restarted node starts from the newest topology
         self._write_topology()
+        proc.cut = {m for c in getattr(self, "cuts", set()) if node_id in c for m in c if m != node_id}
         await proc.start()
         self._watchers.append(asyncio.create_task(self._watch(node_id)))
         self.event("node-restarted", node=node_id, pid=proc.pid, reason=reason)
@@ -196,35 +202,51 @@ class Operations:
         self.event("shard-killed", shard=shard.id, node=n.id, pid=pid, role=shard.role, partition=shard.partition)
         return {"shard": shard.id, "node": n.id, "pid": pid, "role": shard.role}
 
-    async def partition(self, node_ids: list[int]) -> dict[str, Any]:
-        """Cut nodes off from the others' quorum traffic (a network partition as the quorum sees it):
-        the majority side fails their primaries over; their proxies, without the majority, close their
-        clients after the minority write bound. Replication links between shards are not cut."""
+    async def partition(self, node_ids: list[int], from_ids: list[int] | None = None) -> dict[str, Any]:
+        """A network partition between nodes `node_ids` and nodes `from_ids` (default: every other node,
+        and the controller's witness of a two-node cache), until `heal`: every link between the two sides
+        is cut (quorum messages, proxies' connections to the other side's shards, replication links);
+        clients still reach every node. The majority side fails the cut-off primaries over; a proxy
+        without the majority closes its clients after the minority write bound. Partitions add up."""
         t = self.topology
-        for i in node_ids:
-            n = t.node(i)
-            try:
-                await node_call(n.ip, n.port, t.internal_password, "AMR.ISOLATE", "ON", timeout=1.0)
-            except InternalError as e:
-                raise HttpError(409, f"node {i}: {e}") from None
-        self.partitioned = set(getattr(self, "partitioned", set())) | set(node_ids)
-        self.event("network-partition", nodes=sorted(self.partitioned))
-        return {"partitioned": sorted(self.partitioned)}
+        ids = {n.id for n in t.nodes if n.state != "removed"}
+        side = set(node_ids)
+        other = (ids - side) if from_ids is None else set(from_ids)
+        for i in side | other:
+            if i not in ids:
+                raise HttpError(404, f"no node {i}")
+        if not side or not other or side & other:
+            raise HttpError(400, "a partition needs two sides: nodes, and other nodes to cut them from")
+        if from_ids is None and self.witness_address is not None:
+            other.add(WITNESS)
+        cuts = set(getattr(self, "cuts", set())) | {frozenset((a, b)) for a in side for b in other}
+        await self._apply_cuts(cuts)
+        self.cuts = cuts
+        pairs = sorted(sorted(c) for c in cuts)
+        self.event("network-partition", nodes=sorted(side), cut_from=sorted(other), cuts=pairs)
+        return {"partitioned": sorted(side), "from": sorted(other), "cuts": pairs}
 
     async def heal(self) -> dict[str, Any]:
-        t = self.topology
-        healed = []
-        for i, proc in self.nodes.items():
-            if proc.running:
-                n = t.node(i)
-                try:
-                    await node_call(n.ip, n.port, t.internal_password, "AMR.ISOLATE", "OFF", timeout=1.0)
-                    healed.append(i)
-                except InternalError:
-                    pass
-        self.partitioned = set()
+        """End every network partition."""
+        healed = sorted({m for c in getattr(self, "cuts", set()) for m in c if m != WITNESS})
+        await self._apply_cuts(set(), strict=False)
+        self.cuts = set()
         self.event("network-healed", nodes=healed)
         return {"healed": healed}
+
+    async def _apply_cuts(self, cuts: set, strict: bool = True) -> None:
+        """Tell every running node which members it cannot reach (AMR.CUT)."""
+        t = self.topology
+        for i, proc in self.nodes.items():
+            if not proc.running or t.node(i).state == "removed":
+                continue
+            unreachable = sorted(m for c in cuts if i in c for m in c if m != i)
+            n = t.node(i)
+            try:
+                await node_call(n.ip, n.port, t.internal_password, "AMR.CUT", json.dumps(unreachable), timeout=1.0)
+            except InternalError as e:
+                if strict:
+                    raise HttpError(409, f"node {i}: {e}") from None
 
     async def slow_node(self, node_id: int, latency_ms: float) -> dict[str, Any]:
         """Every reply of the node's proxy to its clients comes `latency_ms` late (0: normal again)."""
@@ -270,17 +292,20 @@ class Operations:
             for node_id, proc in list(self.nodes.items()):
                 if not proc.running:
                     continue
-                n = t.node(node_id)
-                try:
+                try:   # (a node patching just added may not be in the topology known here yet)
+                    n = t.node(node_id)
                     events = await node_json(n.ip, n.port, t.internal_password, "AMR.EVENTS", timeout=0.5)
-                except InternalError:
+                except (KeyError, InternalError):
+                    continue
+                except Exception:  # noqa: BLE001 - the log must go on
+                    log.exception("copying node %d's events", node_id)
                     continue
                 key = (node_id, proc.pid)
                 last = seen.get(key, 0)
                 for e in events:
                     if e.get("seq", 0) > last:
                         last = e["seq"]
-                        details = {k: v for k, v in e.items() if k not in ("operation", "seq", "time")}
+                        details = {k: v for k, v in e.items() if k not in ("operation", "seq", "time", "source")}
                         op = e["operation"]
                         if op == "elected":
                             self.elected_leader = e.get("node")
@@ -343,8 +368,12 @@ class Operations:
 
         async def partition(match, body):
             self._need_ready()
-            nodes = body_of(body).get("nodes") or []
-            return 200, await self.partition([self._node_id(n) for n in nodes])
+            b = body_of(body)
+            nodes, others = b.get("nodes") or [], b.get("from")
+            if not isinstance(nodes, list) or not (others is None or isinstance(others, list)):
+                raise HttpError(400, "nodes and from are lists of node ids")
+            return 200, await self.partition([self._node_id(n) for n in nodes],
+                                             None if others is None else [self._node_id(n) for n in others])
 
         async def slow(match, body):
             self._need_ready()

@@ -279,6 +279,7 @@ class ReplicaSide:
         self.transfer_start = 0.0
         self._connect_task = None
         self._retry = None
+        self.link_cut = False   # AMR.LINK OFF: a network partition between this shard's node and its primary's
 
     def reploff(self) -> int:
         if self.master_client is not None:
@@ -357,7 +358,7 @@ class ReplicaSide:
         if self._retry is not None:
             self._retry.cancel()
             self._retry = None
-        if self.link is not None or not self.server.is_replica:
+        if self.link is not None or not self.server.is_replica or self.link_cut:
             return
         if self.cached is not None:
             psync_id, psync_offset = self.cached[0], self.cached[1] + 1
@@ -381,6 +382,25 @@ class ReplicaSide:
                     self.schedule_retry()
 
         self._connect_task = loop.create_task(open_link())
+
+    def set_link_cut(self, cut: bool) -> None:
+        """AMR.LINK OFF|ON: the link to the primary drops and stays down (as a network partition would
+        leave it), or comes back (a partial resync where the primary still has the history)."""
+        if cut == self.link_cut:
+            return
+        self.link_cut = cut
+        if cut:
+            was_up = self.state == "connected"
+            self.close_link()
+            if self.server.is_replica:
+                self.state = "connect"
+                if was_up:
+                    self.down_since = time()
+                self.refresh_guard()
+                log.info("Link to MASTER %s:%d cut (network partition)", self.master_host, self.master_port)
+        elif self.server.is_replica:
+            log.info("Link to MASTER %s:%d restored", self.master_host, self.master_port)
+            self.connect()
 
     def schedule_retry(self, delay: float = 1.0) -> None:
         if self._retry is None and self.server.is_replica:

@@ -76,3 +76,17 @@ def test_failover_and_faults_from_the_command_line(env):
         (3, "up", "7.4.1"), (4, "up", "7.4.1"), (5, "up", "7.4.1")]
     table = run(env, "status")
     assert "7.4.1" in table and "removed" in table, table
+
+    # a partition between two nodes, the event log, heal
+    out = run(env, "partition", "4", "--from", "5")
+    assert out.strip() == "partitioned: nodes 4 from node 5", out
+    out = run(env, "heal")
+    assert out.strip() == "healed: nodes 4, 5", out
+    deadline = time.monotonic() + 10   # (the nodes' own events are copied into the log as they come)
+    while "network-restored  source=node node=5" not in (log := run(env, "events", "--last", "0")):
+        assert time.monotonic() < deadline, log
+        time.sleep(0.1)
+    assert "network-partition  nodes=[4] cut_from=[5] cuts=[[4, 5]]" in log, log
+    assert "network-cut  source=node node=4" in log and "network-healed  nodes=[4, 5]" in log, log
+    p = subprocess.run(BIN + ["partition", "4", "--from", "4"], env=env, capture_output=True, text=True, timeout=30)
+    assert p.returncode != 0 and "two sides" in p.stdout + p.stderr

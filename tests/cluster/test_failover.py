@@ -277,22 +277,100 @@ def test_drill_planned_failover(oss):
     assert result["unavailability_ms"] < 1000
 
 
+def lost_in_events(cache, since: int) -> tuple[int, set[str], int]:
+    """What the event log reports lost after event `since` (`writes-lost`: a demoted primary's history
+    beyond its successor's): how many writes, the keys it lists, how many keys it leaves out."""
+    lost = [e["details"] for e in cache.events()[since:] if e["operation"] == "writes-lost"]
+    return (sum(d["writes"] for d in lost), {k for d in lost for k in d["keys"]},
+            sum(d["keys_omitted"] for d in lost))
+
+
+def check_lost_writes_reported(cache, since: int, writer: Writer, lost: set[str]) -> None:
+    """Every acknowledged write that was lost is in the event log's account, which names no write that
+    was acknowledged and kept (only those lost, and writes whose reply never came)."""
+    assert lost, "a cut-off primary acknowledged writes before its bound: some are lost"
+    reported, keys, omitted = wait_until(lambda: (lambda r: r if r[0] else None)(lost_in_events(cache, since)),
+                                         timeout=10)
+    unacknowledged = {f"{writer.prefix}:{i}" for i in range(max(writer.acked) + 2)} - \
+        {f"{writer.prefix}:{i}" for i in writer.acked}
+    assert keys <= lost | unacknowledged
+    assert reported >= len(lost)
+    if not omitted:
+        assert lost <= keys, f"lost writes the event log does not name: {sorted(lost - keys)[:10]}"
+
+
 def test_partitioned_node_fails_over_and_rejoins_on_heal(oss):
+    """A node cut off from the others (quorum, proxies' shard connections, replication links): the
+    majority fails its primary over; RedisCluster, whose own network reaches every node, keeps writing
+    to the cut-off node until that node's minority bound closes its connections. Those writes are lost
+    when the node rejoins, and exactly they are listed in the event log."""
     wait_until(lambda: converged(oss))
     t = oss.topology()
     p = t.partitions[2]
     victim = t.shard(p.primary).node
-    oss.partition(victim)
+    since = len(oss.events())
+    writer = Writer(oss.client(), prefix="cut")
+    writer.start()
     try:
+        writer.wait_acks(100)
+        result = oss.partition(victim)
+        assert result["partitioned"] == [victim] and victim not in result["from"]
         after = oss.wait_for(lambda x: x.partition(p.id).primary != p.primary, timeout=30)
         assert after.node(victim).state == "down"
+        writer.wait_acks(200)   # the partition's new primary takes the writes
     finally:
+        writer.finish()
         oss.heal()
     back = oss.wait_for(lambda x: x.node(victim).state == "up", timeout=30)
     assert back.shard(p.primary).role == "replica"
     wait_until(lambda: converged(oss), timeout=30)
     r = oss.client()
+    lost = {f"cut:{i}" for i in writer.lost(r)}
+    check_lost_writes_reported(oss, since, writer, lost)
+    on_victim = {q.id for q in t.partitions if t.shard(q.primary).node == victim}
+    assert {partition_of(oss, k) for k in lost} <= on_victim
     assert r.set("healed", 1) and r.get("healed") == b"1"
+
+
+def test_partition_between_two_nodes_only(enterprise):
+    """`partition A --from B` cuts only the links between A and B (the leader, on the third node, hears
+    both: nothing fails over): A's replicas of B's primaries lose their link and catch up partially after
+    `heal`; A's proxy cannot reach B's shards (its client connection closes), the leader's can."""
+    cache = enterprise
+    wait_until(lambda: converged(cache))
+    leader = cache.leader()
+    t = cache.topology()
+    if all(t.shard(p.primary).node == leader for p in t.partitions):
+        cache.failover(node=leader)   # (earlier tests left every primary on the leader)
+        t = cache.topology()
+    on_b = next(p for p in t.partitions if t.shard(p.primary).node != leader)
+    b = t.shard(on_b.primary).node
+    a = next(n.id for n in t.nodes if n.id not in (leader, b))
+    replica_on_a = next((r for r in on_b.replicas if t.shard(r).node == a), None)
+    key = next(f"k{i}" for i in range(10000) if partition_of(cache, f"k{i}") == on_b.id)
+    na, nl = t.node(a), t.node(leader)
+    via_a = redis.Redis(host=na.ip, port=na.port, password=cache.access_key, socket_timeout=5, retry=None)
+    via_leader = redis.Redis(host=nl.ip, port=nl.port, password=cache.access_key, socket_timeout=5)
+    epoch = t.epoch
+    try:
+        assert cache.partition(a, from_nodes=[b])["cuts"] == [sorted((a, b))]
+        with pytest.raises(redis.ConnectionError):
+            via_a.set(key, "from a")
+        assert via_leader.set(key, "across") and via_leader.get(key) == b"across"
+        if replica_on_a is not None:
+            wait_until(lambda: shard_status(cache, replica_on_a)["master_link_status"] == "down")
+    finally:
+        cache.heal()
+    wait_until(lambda: converged(cache), timeout=30)
+    assert cache.topology().epoch == epoch, "a partition between two followers failed nothing over"
+    assert via_a.get(key) == b"across"
+    via_a.close()
+    via_leader.close()
+
+
+def shard_status(cache, shard_id: int) -> dict:
+    status = cache.status()
+    return next(s for n in status["nodes"] for s in (n["status"] or {}).get("shards", []) if s["id"] == shard_id)
 
 
 def test_zone_down_and_up():
@@ -375,6 +453,7 @@ def test_no_split_brain_a_cut_off_node_stops_acknowledging_after_the_bound(enter
     try:
         cut_off.wait_acks(50)
         majority.wait_acks(50)
+        since = len(cache.events())
         cut_at = time.monotonic()
         cache.partition(victim.id)
         cache.wait_for(lambda x: x.partition(p.id).primary != p.primary, timeout=30)
@@ -389,4 +468,7 @@ def test_no_split_brain_a_cut_off_node_stops_acknowledging_after_the_bound(enter
     assert cut_off.errors, "the cut-off node's clients saw their connection closed"
     cache.wait_for(lambda x: x.node(victim.id).state == "up", timeout=30)
     wait_until(lambda: converged(cache), timeout=30)
-    assert majority.lost(cache.client()) == []
+    r = cache.client()
+    assert majority.lost(r) == []
+    # what the cut-off node acknowledged before its bound on its own primary is lost, and reported
+    check_lost_writes_reported(cache, since, cut_off, {f"minority:{i}" for i in cut_off.lost(r)})

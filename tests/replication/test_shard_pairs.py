@@ -352,3 +352,40 @@ def test_replica_discards_a_snapshot_whose_link_dropped_while_loading():
         assert conn.call("DBSIZE") == b":0\r\n"  # the snapshot of a lost link is not installed
         assert "master_link_status:down" in conn.call("INFO", "replication").decode()
         conn.close()
+
+
+def test_internal_link_cut_and_tail():
+    """The proxy's AMR.LINK OFF|ON cuts a replica's link as a network partition would (kept down, then a
+    partial resync), and AMR.TAIL reads back the stream a primary wrote from an offset. Neither exists on
+    a shard without a password, nor before AUTH."""
+    with servers() as start:
+        sp = start("shard", "--requirepass", "pw")
+        p = client(sp, password="pw")
+        sq = _replica_of(start, sp, "--requirepass", "pw", "--config", "masterauth=pw")
+        q = client(sq, password="pw")
+        p.set("before", "1")
+        wait_until(lambda: caught_up(p, q), what="full sync")
+
+        assert q.execute_command("AMR.LINK", "OFF") == b"OK"
+        assert repl_info(q)["master_link_status"] == "down"
+        start_offset = repl_info(p)["master_repl_offset"] + 1
+        p.set("during", "2")
+        p.incr("counter")
+        time.sleep(0.3)   # a link that was allowed to come back would have by now (its retry is 0.1 s)
+        assert repl_info(q)["master_link_status"] == "down" and q.get("during") is None
+
+        tail = p.execute_command("AMR.TAIL", start_offset)
+        from proxy.supervisor import stream_writes
+        assert stream_writes(tail) == (2, ["during", "counter"])
+        assert p.execute_command("AMR.TAIL", 10**12) is None   # beyond what the backlog holds
+
+        syncs = stats(p)["sync_partial_ok"]
+        assert q.execute_command("AMR.LINK", "ON") == b"OK"
+        wait_until(lambda: caught_up(p, q), what="the link back")
+        assert q.get("during") == b"2" and stats(p)["sync_partial_ok"] == syncs + 1
+
+        anonymous = RawConnection(sq.host, sq.port)
+        assert anonymous.call("AMR.LINK", "OFF").startswith(b"-ERR unknown command 'AMR.LINK'")
+        plain = start("shard")
+        with pytest.raises(redis.ResponseError, match="^unknown command 'AMR.TAIL'"):
+            client(plain).execute_command("AMR.TAIL", 1)
