@@ -572,10 +572,14 @@ def render_drill(result: dict) -> list[str]:
     for f in result["unplanned_failovers"]:
         lines.append(f"unplanned failover at {f['at_s']}s: partition {f['partition']} ({f['reason']})"
                      + ("" if f["after_operation"] else ", decided by the cache itself"))
-    tail, other = result["lost_unreplicated_tail"], result["lost_unexplained"]
-    lines.append(f"lost acknowledged writes: {result['lost_writes']}"
-                 + (f" ({len(tail)} the unreplicated tail of an unplanned failover, sent "
-                    f"{_around([w['sent_before_fault_ms'] for w in tail])})" if tail else ""))
+    explained, other = result["lost_unreplicated_tail"], result["lost_unexplained"]
+    reported = [w for w in explained if w.get("reported")]
+    tail = [w for w in explained if not w.get("reported")]
+    why = ([f"{len(reported)} reported by the event log (writes-lost: a cut-off or paused primary's "
+            "writes its successor never had)"] if reported else []) + \
+        ([f"{len(tail)} the unreplicated tail of an unplanned failover, sent "
+          f"{_around([w['sent_before_fault_ms'] for w in tail])}"] if tail else [])
+    lines.append(f"lost acknowledged writes: {result['lost_writes']}" + (f" ({'; '.join(why)})" if why else ""))
     for w in other:
         lines.append(f"  LOST {w['key']} (partition {w['partition']}), not explained by an unplanned failover")
     return lines

@@ -294,6 +294,19 @@ def fault_of(event: FailoverEvent, faults: list[Fault], slack_s: float = 1.0) ->
     return f
 
 
+def reported_lost(events: list[dict[str, Any]]) -> set:
+    """The keys the event log's `writes-lost` entries name, and `(partition, None)` for each partition
+    whose entry could not name them all."""
+    out: set = set()
+    for e in events:
+        if e.get("operation") == "writes-lost":
+            d = e.get("details") or {}
+            out.update(d.get("keys") or ())
+            if d.get("keys_omitted") or d.get("writes") is None:
+                out.add((d.get("partition"), None))
+    return out
+
+
 def explain_losses(lost: list[LostWrite], faults: list[Fault], events: list[dict[str, Any]], topology: Topology,
                    tail_s: float = UNREPLICATED_TAIL_S) -> tuple[list[dict], list[dict]]:
     """Split lost writes into those an unplanned failover accounts for and the others.
@@ -308,12 +321,16 @@ def explain_losses(lost: list[LostWrite], faults: list[Fault], events: list[dict
     spontaneous_s = (max(timing["node_failure_detection_ms"], timing["shard_failure_detection_ms"])
                      + timing["election_timeout_max_ms"]) / 1000 + tail_s + 1.0
     moves = [(e, fault_of(e, faults)) for e in failover_events(events)]
+    reported = reported_lost(events)
     explained, unexplained = [], []
     for w in lost:
         partition = topology.partition_for_slot(key_slot(w.key.encode())).id
         entry = {"key": w.key, "partition": partition, "sent": w.sent, "acked": w.acked}
         why = None
-        for e, f in moves:
+        if w.key in reported or (partition, None) in reported:
+            why = {"fault": "writes-lost (the event log names it: a demoted primary's writes its successor "
+                            "never had)", "reported": True}
+        for e, f in ([] if why else moves):
             if e.partition != partition:
                 continue
             if f is not None and f.started - tail_s <= w.sent <= (e.at if f.acks_late else f.ended):
@@ -462,6 +479,10 @@ OPERATIONS: dict[str, Operation] = {
                            help="SIGKILL of the node holding partition 0's primary (restarted after the delay)"),
     "patch": Operation(lambda ctx: ctx.api("POST", "/patch", {}, timeout=600.0),
                        help="patching: every node replaced by a new one (leader moved, shards migrated)"),
+    "partition": Operation(lambda ctx: ctx.api("POST", "/partition", {"nodes": [_victim_node(ctx)]}),
+                           lambda ctx: ctx.api("POST", "/heal", {}), lossless=False,
+                           help="the node holding partition 0's primary cut off from the others, healed at two "
+                                "thirds (its writes before the minority bound are lost, and reported)"),
     "zone-down": Operation(_zone_down, lambda ctx: ctx.api("POST", f"/zones/{ctx.facts['zone']}/up"),
                            lossless=False, help="every node of partition 0's primary's zone down, up again "
                                                "at two thirds"),

@@ -51,6 +51,22 @@ def test_patch_drill_loses_nothing():
         assert {n.id for n in after.nodes if n.state == "up"}.isdisjoint(n.id for n in before.nodes)
 
 
+def test_partition_drill_reports_what_it_loses():
+    """The partition drill (Enterprise, `Redis` on the endpoint): the node of partition 0's primary is cut
+    off and healed; the writes its primary acknowledged before the minority bound are lost, and every one
+    of them is named by the event log's writes-lost entries."""
+    with Cache(policy="enterprise", timing="fast") as cache:
+        wait_until(lambda: converged(cache))
+        victim = cache.topology().shard(cache.topology().partitions[0].primary).node
+        result = cache.drill("partition", clients=3, duration=4.5)
+        assert result["operation"]["partitioned"] == [victim] and result["restore"]["healed"]
+        assert result["convergence_problems"] == []
+        assert result["lost_unexplained"] == []
+        assert all(w["reported"] for w in result["lost_unreplicated_tail"])
+        assert result["lost_writes"] == len(result["lost_unreplicated_tail"])
+        assert [f["partition"] for f in result["unplanned_failovers"]] == [0]
+
+
 def test_zone_down_drill_needs_zones():
     with Cache(policy="nocluster", timing="fast") as cache:
         with pytest.raises(ValueError, match="needs a cache with zones"):
