@@ -145,6 +145,8 @@ class ShardProcess:
         self.role_reported = None
         self.pointed_at = None  # (ip, port) last sent in REPLICAOF
         self.link_cut = False   # what AMR.LINK last told it (a network partition from its primary)
+        self.tail_checking = False
+        self.tail_reported = None   # (replid, fork offset) of the last writes-lost reported
         self.replicaof_unknown = False
         self.down_since: float | None = None   # when it stopped answering (failure detection)
         self.task: asyncio.Task | None = None
@@ -331,6 +333,15 @@ class ShardProcess:
     async def _report_lost_tail(self, successor: tuple[str, int]) -> None:
         """This primary, about to follow `successor`: report what it wrote beyond the point where the
         successor's history forked from it (the successor's `second_repl_offset`)."""
+        if self.tail_checking:
+            return   # (the ping loop and a new topology both demote it: one account is enough)
+        self.tail_checking = True
+        try:
+            await self._report_lost_tail_once(successor)
+        finally:
+            self.tail_checking = False
+
+    async def _report_lost_tail_once(self, successor: tuple[str, int]) -> None:
         pw = self.sup.topology.internal_password
         theirs = _info_fields((await shard_call(successor[0], successor[1], pw, (b"INFO", b"replication"),
                                                 timeout=1.0))[0])
@@ -338,8 +349,9 @@ class ShardProcess:
         if mine.get("master_replid") != theirs.get("master_replid2"):
             return   # not the history the successor came from (a restarted, empty shard)
         start, end = int(theirs["second_repl_offset"]), int(mine["master_repl_offset"])
-        if end < start:
+        if end < start or self.tail_reported == (mine.get("master_replid"), start):
             return
+        self.tail_reported = (mine.get("master_replid"), start)
         tail = (await self.control.call((b"AMR.TAIL", str(start).encode()), timeout=2.0))[0]
         facts = {"shard": self.shard.id, "partition": self.shard.partition, "bytes": end - start + 1,
                  "from_offset": start, "successor": f"{successor[0]}:{successor[1]}"}

@@ -237,16 +237,20 @@ class Operations:
     async def _apply_cuts(self, cuts: set, strict: bool = True) -> None:
         """Tell every running node which members it cannot reach (AMR.CUT)."""
         t = self.topology
-        for i, proc in self.nodes.items():
-            if not proc.running or t.node(i).state == "removed":
-                continue
+
+        async def one(i: int) -> str | None:
             unreachable = sorted(m for c in cuts if i in c for m in c if m != i)
             n = t.node(i)
             try:
                 await node_call(n.ip, n.port, t.internal_password, "AMR.CUT", json.dumps(unreachable), timeout=1.0)
             except InternalError as e:
-                if strict:
-                    raise HttpError(409, f"node {i}: {e}") from None
+                return f"node {i}: {e}"
+            return None
+        # every node at once: the two sides' links go down together, as in a real partition
+        running = [i for i, proc in self.nodes.items() if proc.running and t.node(i).state != "removed"]
+        failed = [e for e in await asyncio.gather(*(one(i) for i in running)) if e]
+        if failed and strict:
+            raise HttpError(409, "; ".join(failed))
 
     async def slow_node(self, node_id: int, latency_ms: float) -> dict[str, Any]:
         """Every reply of the node's proxy to its clients comes `latency_ms` late (0: normal again)."""
