@@ -231,8 +231,9 @@ def soak(*, policy: str = "oss", seed: int = 1, faults: int | None = None, minut
         "error_kinds": workload.error_kinds(),
         "lost_writes": len(lost),
         "lost_unreplicated_tail": len(explained),
-        "lost_tail_max_ms": max((w["sent_before_fault_ms"] for w in explained if not w.get("spontaneous")),
-                                default=None),
+        "lost_tail_max_ms": max((w["sent_before_fault_ms"] for w in explained
+                                 if not w.get("spontaneous") and not w.get("reported")), default=None),
+        "lost_reported_by_events": sum(1 for w in explained if w.get("reported")),
         "lost_in_spontaneous_failovers": sum(1 for w in explained if w.get("spontaneous")),
         "lost_tail_examples": explained[:20],
         "lost_unexplained": unexplained,
