@@ -286,15 +286,11 @@ class ShardProcess:
                 self.down_since = None
             if self.up and self.state == "STARTING":
                 self.state = "RUNNING"
-            info = replies[1]
-            if isinstance(info, bytes):
-                for line in info.decode("latin-1").split("\r\n"):
-                    if line.startswith("master_repl_offset:"):
-                        self.repl_offset = int(line.split(":")[1])
-                    elif line.startswith("master_link_status:"):
-                        self.link_status = line.split(":")[1]
-                    elif line.startswith("role:"):
-                        self.role_reported = line.split(":")[1]
+            if isinstance(replies[1], bytes):
+                info = _info_fields(replies[1])
+                self.repl_offset = int(info.get("master_repl_offset", self.repl_offset))
+                self.link_status = info.get("master_link_status", self.link_status)
+                self.role_reported = info.get("role", self.role_reported)
             cut = want is not None and want in sup.unreachable
             if self.up and cut != self.link_cut:
                 await self.control.call((b"AMR.LINK", b"OFF" if cut else b"ON"), timeout=1.0)

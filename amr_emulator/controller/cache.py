@@ -93,6 +93,7 @@ class Controller(Operations, Patching):
         self._watchers: list[asyncio.Task] = []
         self.nodes_stopped = False
         self.witness_address: str | None = None
+        self.cuts: set[frozenset] = set()   # network partitions: pairs of members cut from each other
         self.owns_state = False
         self.parent_pid = parent_pid
         self._routes()

@@ -139,7 +139,7 @@ class Operations:
         proc.rejoin = True
         await self.current_topology()      # the restarted node starts from the newest topology
         self._write_topology()
-        proc.cut = {m for c in getattr(self, "cuts", set()) if node_id in c for m in c if m != node_id}
+        proc.cut = self._unreachable_from(node_id, self.cuts)
         await proc.start()
         self._watchers.append(asyncio.create_task(self._watch(node_id)))
         self.event("node-restarted", node=node_id, pid=proc.pid, reason=reason)
@@ -219,7 +219,7 @@ class Operations:
             raise HttpError(400, "a partition needs two sides: nodes, and other nodes to cut them from")
         if from_ids is None and self.witness_address is not None:
             other.add(WITNESS)
-        cuts = set(getattr(self, "cuts", set())) | {frozenset((a, b)) for a in side for b in other}
+        cuts = self.cuts | {frozenset((a, b)) for a in side for b in other}
         await self._apply_cuts(cuts)
         self.cuts = cuts
         pairs = sorted(sorted(c) for c in cuts)
@@ -228,18 +228,23 @@ class Operations:
 
     async def heal(self) -> dict[str, Any]:
         """End every network partition."""
-        healed = sorted({m for c in getattr(self, "cuts", set()) for m in c if m != WITNESS})
+        healed = sorted({m for c in self.cuts for m in c if m != WITNESS})
         await self._apply_cuts(set(), strict=False)
         self.cuts = set()
         self.event("network-healed", nodes=healed)
         return {"healed": healed}
+
+    @staticmethod
+    def _unreachable_from(node_id: int, cuts: set) -> set[int]:
+        """The members a node cannot reach under `cuts` (pairs of members cut from each other)."""
+        return {m for c in cuts if node_id in c for m in c if m != node_id}
 
     async def _apply_cuts(self, cuts: set, strict: bool = True) -> None:
         """Tell every running node which members it cannot reach (AMR.CUT)."""
         t = self.topology
 
         async def one(i: int) -> str | None:
-            unreachable = sorted(m for c in cuts if i in c for m in c if m != i)
+            unreachable = sorted(self._unreachable_from(i, cuts))
             n = t.node(i)
             try:
                 await node_call(n.ip, n.port, t.internal_password, "AMR.CUT", json.dumps(unreachable), timeout=1.0)
