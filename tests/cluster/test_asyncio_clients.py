@@ -52,15 +52,15 @@ async def _scenario(cache: Cache) -> None:
     task = asyncio.get_running_loop().create_task(writer.run())
     try:
         await writer.wait_acks(100)
-        t = cache.topology()
         await asyncio.to_thread(cache.failover, partition=0)
         await writer.wait_acks(100)
         planned_errors = len(writer.errors)
 
         t = cache.topology()
         victim = t.shard(t.partitions[1].primary).node
-        killed_at = time.monotonic()
         await asyncio.to_thread(cache.kill_node, victim)
+        killed_at = time.monotonic()   # (the node is dead once kill_node returns; a write answered while
+        # the call was under way may have been answered by it, before the SIGKILL)
         await asyncio.to_thread(cache.wait_for, lambda x: x.shard(x.partition(1).primary).node != victim, 30)
         await writer.wait_acks(200)
     finally:
