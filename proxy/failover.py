@@ -594,14 +594,16 @@ class Coordinator:
         pw = t.internal_password
         p = t.partition(pid)
         old = t.shard(p.primary)
+        eligible = [t.shard(r) for r in p.replicas if t.node(t.shard(r).node).state == "up" and to in (None, r)]
         info = self.shard_info()
-        candidates = [t.shard(r) for r in p.replicas if info.get(r, {}).get("up")
-                      and t.node(t.shard(r).node).state == "up" and to in (None, r)]
-        deadline = monotonic() + 5.0   # (a loaded node may miss a ping or two meanwhile)
-        while not candidates and to in p.replicas and monotonic() < deadline:
-            await asyncio.sleep(0.02)   # a replica just built: its node reports it up with the next heartbeats
+        candidates = [s for s in eligible if info.get(s.id, {}).get("up")]
+        # a replica just built, or a leader just elected, knows a replica is up only from the next heartbeats'
+        # reports (and a loaded node may miss a ping or two meanwhile)
+        deadline = monotonic() + 5.0
+        while not candidates and eligible and monotonic() < deadline:
+            await asyncio.sleep(0.02)
             info = self.shard_info()
-            candidates = [t.shard(to)] if info.get(to, {}).get("up") else []
+            candidates = [s for s in eligible if info.get(s.id, {}).get("up")]
         if not candidates:
             raise FailoverError(f"partition {pid} has no live replica" if to is None
                                 else f"shard {to} is not a live replica of partition {pid}")
