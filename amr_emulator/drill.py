@@ -71,6 +71,9 @@ class Writer(threading.Thread):
         except Exception as e:  # noqa: BLE001 - reported by the caller
             self.failed = e
             return
+        # what a client raises when a cache fails under it: RedisCluster's "cannot be connected" is not a
+        # RedisError (a node killed while the client re-reads the slot map through the cache endpoint)
+        failures = (redis.RedisError, redis.exceptions.RedisClusterException, OSError)
         i = 0
         clock = time.time
         try:
@@ -78,9 +81,12 @@ class Writer(threading.Thread):
                 self.sent.append(clock())
                 try:
                     client.set(self.key(i), i)
-                except (redis.RedisError, OSError) as e:
+                except failures as e:
                     self.errors.append((clock(), error_kind(e)))
                     self.stop_flag.wait(0.01)
+                except Exception as e:  # noqa: BLE001 - the thread ends; wait_progress reports it
+                    self.failed = e
+                    return
                 else:
                     self.acked.append(i)
                     self.acked_at.append(clock())
@@ -135,7 +141,7 @@ class Workload:
         for w, target in targets:
             while w.acks() < target:
                 if w.failed is not None:
-                    raise RuntimeError(f"writer {w.prefix} could not start: {w.failed}")
+                    raise RuntimeError(f"writer {w.prefix} failed: {w.failed!r}")
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"writer {w.prefix} made no progress in {timeout} s; last errors: "
                                        f"{[k for _, k in w.errors[-3:]]}")

@@ -1,6 +1,6 @@
 """The checks of drills and soaks, pure: which lost writes an unplanned failover accounts for
 (`drill.explain_losses`), the unavailability window (`Workload.longest_gap`), the fault sequence, and
-the process tracker of the soak."""
+the process tracker of the soak, and how a writer counts its client's failures."""
 from __future__ import annotations
 
 import datetime
@@ -8,6 +8,9 @@ import random
 import subprocess
 import sys
 from array import array
+
+import pytest
+import redis
 
 from amr_emulator.drill import UNREPLICATED_TAIL_S, Fault, LostWrite, Workload, Writer, explain_losses
 from amr_emulator.protocol.slots import key_slot
@@ -145,3 +148,38 @@ def test_a_failover_belongs_to_the_latest_fault_before_it():
     assert fault_of(FailoverEvent(T + 2.0, 0, "shard 0 failed"), [planned, kill]) is kill    # the log's delay
     assert fault_of(FailoverEvent(T + 2.6, 0, "shard 0 failed"), [planned, kill]) is None    # long after it settled
     assert fault_of(FailoverEvent(T - 1, 0, "shard 0 failed"), [planned, kill]) is None
+
+
+class _Client:
+    """What a writer's client does in turn: each entry is an exception to raise, or None to acknowledge."""
+
+    def __init__(self, script: list):
+        self.script = list(script)
+
+    def set(self, key, value):
+        step = self.script.pop(0) if self.script else None
+        if step is not None:
+            raise step
+
+    def close(self):
+        pass
+
+
+def test_a_writer_counts_a_cluster_client_failure_and_goes_on():
+    # RedisCluster raises RedisClusterException (not a RedisError) when no startup node answers: a node
+    # killed while the client re-read the slot map; the writer must count it, not die (CI's soak saw it)
+    client = _Client([redis.exceptions.ConnectionError("reset"),
+                      redis.exceptions.RedisClusterException("Redis Cluster cannot be connected.")])
+    w = Writer(lambda: client, "w")
+    with Workload([w]) as workload:
+        workload.wait_progress(5, timeout=10)
+    assert workload.error_kinds() == {"ConnectionError": 1, "RedisClusterException": 1}
+    assert w.failed is None
+
+
+def test_a_writer_that_dies_is_reported_at_once():
+    w = Writer(lambda: _Client([ZeroDivisionError("a bug")]), "w")
+    with Workload([w]) as workload:
+        w.join(10)
+        with pytest.raises(RuntimeError, match="writer w failed: ZeroDivisionError"):
+            workload.wait_progress(5, timeout=10)
