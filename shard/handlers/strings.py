@@ -13,6 +13,7 @@ from amr_emulator.protocol.errors import RespError
 from amr_emulator.protocol.resp import LLONG_MAX, LLONG_MIN, OK, string2ll
 
 from ..args import clamp_range, format_long_double, long_double_add, parse_int, parse_long_double
+from ..eviction import LRUDatabase, estimate
 from ..keyspace import NOTIFY_GENERIC, NOTIFY_KEY_MISS, NOTIFY_NEW, NOTIFY_STRING, Database
 from . import command
 from .keys import lookup_read
@@ -174,6 +175,24 @@ def set_command(c, argv):
             if server.notify_flags & NOTIFY_STRING:
                 server.notify(NOTIFY_STRING, b"set", key, db.id)
             return OK
+        if type(db) is LRUDatabase and server.tracking is None:
+            # a cache's shard (maxmemory, AMR's volatile-lru): what _set_generic does through
+            # LRUDatabase.lookup, Database.set and AccountedDatabase.changed, when nothing expires, waits,
+            # watches or listens: the value, its size in the dataset's, and the key's access clock
+            key = argv[1]
+            if not (db.expires or db.blocking or db.watched or server.notify_flags):
+                val = argv[2]
+                db.data[key] = val
+                sizes = db.sizes
+                old = sizes.get(key, 0)
+                new = estimate(server, key, val)
+                if new != old:
+                    sizes[key] = new
+                    db.mem += new - old
+                    server.eviction.dataset += new - old
+                db.access[key] = server.now_ms
+                server.dirty += 1
+                return OK
     flags, expire = _parse_extended(argv, 3, True)
     return _set_generic(c, argv, flags, argv[1], argv[2], expire, "set", OK, None)
 

@@ -232,3 +232,24 @@ def test_a_server_wide_feature_turned_on_between_batches_applies_to_the_next():
     admin.data_received(_pipeline((b"CONFIG", b"SET", b"maxmemory", b"0")))
     c.data_received(_pipeline((b"SET", b"k", b"5")))
     assert server.plain_ok  # every feature off again: the next batch looked and found none
+
+
+def test_set_fast_path_on_a_cache_shard_accounts_as_the_full_path():
+    """A cache's shard accounts memory and access clocks (maxmemory, volatile-lru): a plain SET takes
+    set_command's fast path, SET ... KEEPTTL (no TTL here, so the same effect) the full one; both leave
+    the same values, sizes, dataset, clocks and dirty count, growing and shrinking values."""
+    states = []
+    for extra in ((), (b"KEEPTTL",)):
+        server = Server(port=0)
+        c = _client(server)
+        c.data_received(_pipeline((b"CONFIG", b"SET", b"maxmemory-policy", b"volatile-lru"),
+                                  (b"CONFIG", b"SET", b"maxmemory", b"100mb")))
+        assert type(c.db).__name__ == "LRUDatabase"
+        writes = [(b"a", b"1"), (b"b", b"x" * 100), (b"a", b"y" * 50), (b"b", b"z"), (b"c", b"w" * 70000)]
+        c.data_received(_pipeline(*[(b"SET", k, v, *extra) for k, v in writes]))
+        db = c.db
+        assert set(db.access.values()) == {server.now_ms}   # the batch's clock
+        states.append((dict(db.data), dict(db.sizes), db.mem, server.eviction.dataset, sorted(db.access),
+                       server.dirty, c.transport.data.count(b"+OK\r\n")))
+    assert states[0] == states[1]
+    assert states[0][2] > 70000
