@@ -70,6 +70,8 @@ def _snippet(info: dict) -> list[str]:
     if ca:
         pw += f", ssl=True, ssl_ca_certs={ca!r}"
         cli_flags += f"--tls --cacert {ca} "
+    if cls == "RedisCluster":
+        pw += ", dynamic_startup_nodes=False"   # keeps the endpoint to ask once patching replaced every node
     lines = [
         f"  endpoint:        {host}:{port}",
         f"  access key:      {key}  (both keys: amr-emulator keys --name {info['name']})" if key

@@ -81,7 +81,12 @@ class Quorum:
         self.started = now
         self.last_contact = now       # follower: last valid heartbeat; leader: refreshed by majority acks
         self.last_ack: dict[int, float] = {}
-        self.seen: set[int] = set()   # members that answered at least once
+        self.seen: set[int] = set()   # members that answered at least once (or led this one)
+        # the leader this member followed, and when its last heartbeat came: a new leader judges that
+        # member's silence from then (the election showed a majority stopped hearing it), not from its
+        # own start, so a lost leader's node fails over after the detection time from its loss
+        self.followed: tuple[int, float] | None = None
+        self.prior_leader: tuple[int, float] | None = None
         self.leader_since = 0.0
         self.next_heartbeat = 0.0
         self.election_deadline = now + self._election_timeout()
@@ -207,6 +212,7 @@ class Quorum:
         self.last_contact = now
         self.next_heartbeat = now
         self.last_ack = {}
+        self.prior_leader, self.followed = self.followed, None
         self.events.append(("elected", {"term": self.term, "votes": sorted(self.votes)}))
 
     def _step_down(self, term: int, why: str) -> None:
@@ -266,6 +272,8 @@ class Quorum:
         self.leader = leader
         self.last_contact = self.clock()
         self.election_deadline = self.last_contact + self._election_timeout()
+        self.followed = (leader, self.last_contact)
+        self.seen.add(leader)
         return self.term, True
 
     def on_heartbeat_reply(self, sender: int, term: int, ok: bool) -> None:
@@ -297,15 +305,25 @@ class Quorum:
     def unreachable(self, detection: float | None = None) -> set[int]:
         """Members the leader, backed by a majority, has not heard from for the detection time.
         Empty unless this member is a leader with a majority: a minority never declares anyone failed.
-        A member never heard from is judged from the start of this leadership."""
+        A member not heard from in this leadership is judged from its start, but the leader this member
+        followed before it from that leader's last heartbeat; and none in the leadership's first
+        `election_timeout_min_ms`, while every live member answers its first heartbeats."""
         if self.role != LEADER:
             return set()
         now = self.clock()
         if detection is None:
             detection = self._ms("node_failure_detection_ms")
-        if now - self.leader_since < detection:
+        since = self.leader_since
+        if now - since < min(detection, self._ms("election_timeout_min_ms")):
             return set()
-        silent = {m for m in self.others if now - self.last_ack.get(m, self.leader_since) > detection}
+        prior = self.prior_leader
+        silent = set()
+        for m in self.others:
+            last = self.last_ack.get(m)
+            if last is None:
+                last = prior[1] if prior is not None and prior[0] == m and prior[1] < since else since
+            if now - last > detection:
+                silent.add(m)
         if len(self.members) - len(silent) < self.majority:
             return set()
         return silent

@@ -52,6 +52,12 @@ def test_detached_lifecycle(env):
     port = free_port()
     out = run(env, "up", "--detach", "--name", "c1", "--port", str(port), "--timing", "fast").stdout
     assert f"endpoint:        127.0.0.1:{port}" in out and "redis.RedisCluster(host='127.0.0.1'" in out
+    snippet = next(line.strip() for line in out.splitlines() if line.strip().startswith("r = redis."))
+    assert "dynamic_startup_nodes=False" in snippet   # the endpoint stays a startup node (patching)
+    scope = {"redis": redis}
+    exec(snippet, scope)   # the snippet as a user pastes it
+    assert scope["r"].set("snippet", "1")
+    scope["r"].close()
     status = json.loads(run(env, "status", "--json").stdout)
     assert status["cache"]["state"] == "ready" and status["topology"]["epoch"] == 1
     pids = all_pids(status)

@@ -126,6 +126,46 @@ def test_leader_loss_elects_another():
     assert net.q[old].leader == new[0]
 
 
+def test_a_lost_leader_is_declared_failed_the_detection_time_after_its_loss():
+    # not the detection time after the new leader's election: its successor judges it from the last
+    # heartbeat it had (AMR's 10-15 s for a lost node, not election + detection)
+    net = Net([0, 1, 2])
+    net.dead = set()
+    net.run(1.0)
+    old = net.leaders()[0]
+    lost_at = net.now
+    net.dead = {old}
+    while not net.leaders([m for m in range(3) if m != old]):
+        net.step()
+    new = net.q[net.leaders()[-1]]
+    assert new.me != old and new.unreachable() == set()     # the first heartbeats' answers awaited
+    detection = TIMING["node_failure_detection_ms"] / 1000
+    while new.unreachable() != {old}:
+        net.step()
+        assert net.now < lost_at + detection + 0.15
+    assert net.now - new.leader_since < detection           # sooner than a detection time of its own
+    follower = next(m for m in range(3) if m not in (old, new.me))
+    assert follower not in new.unreachable()                # a live member is judged by its answers
+
+
+def test_a_member_the_new_leader_never_followed_is_judged_from_the_election():
+    net = Net([0, 1, 2, 3, 4])
+    net.dead = set()
+    net.run(1.0)
+    old = net.leaders()[0]
+    others = [m for m in range(5) if m != old]
+    net.dead = {old, others[0]}      # the leader and a follower lost together
+    while not net.leaders(others[1:]):
+        net.step()
+    new = net.q[net.leaders(others[1:])[0]]
+    detection = TIMING["node_failure_detection_ms"] / 1000
+    while old not in new.unreachable():
+        net.step()
+    assert others[0] not in new.unreachable()    # only the leader it followed is judged from before
+    net.run(new.leader_since + detection + 0.05 - net.now)
+    assert new.unreachable() == {old, others[0]}
+
+
 def test_minority_partition_cannot_lead_or_declare_failures():
     net = Net([0, 1, 2, 3, 4])
     net.dead = set()
