@@ -67,6 +67,14 @@ class Net:
                 and (among is None or i in among)]
 
 
+def elected(ids) -> tuple[Net, int]:
+    """A network of `ids` that has run for a second: settled, with its leader."""
+    net = Net(ids)
+    net.dead = set()
+    net.run(1.0)
+    return net, net.leaders()[0]
+
+
 def test_one_leader_elected_and_kept():
     net = Net([0, 1, 2])
     net.dead = set()
@@ -111,10 +119,7 @@ def test_stale_candidate_refused():
 
 
 def test_leader_loss_elects_another():
-    net = Net([0, 1, 2])
-    net.dead = set()
-    net.run(1.0)
-    old = net.leaders()[0]
+    net, old = elected([0, 1, 2])
     net.dead = {old}
     net.run(1.5)
     new = net.leaders()
@@ -129,10 +134,7 @@ def test_leader_loss_elects_another():
 def test_a_lost_leader_is_declared_failed_the_detection_time_after_its_loss():
     # not the detection time after the new leader's election: its successor judges it from the last
     # heartbeat it had (AMR's 10-15 s for a lost node, not election + detection)
-    net = Net([0, 1, 2])
-    net.dead = set()
-    net.run(1.0)
-    old = net.leaders()[0]
+    net, old = elected([0, 1, 2])
     lost_at = net.now
     net.dead = {old}
     while not net.leaders([m for m in range(3) if m != old]):
@@ -149,10 +151,7 @@ def test_a_lost_leader_is_declared_failed_the_detection_time_after_its_loss():
 
 
 def test_a_member_the_new_leader_never_followed_is_judged_from_the_election():
-    net = Net([0, 1, 2, 3, 4])
-    net.dead = set()
-    net.run(1.0)
-    old = net.leaders()[0]
+    net, old = elected([0, 1, 2, 3, 4])
     others = [m for m in range(5) if m != old]
     net.dead = {old, others[0]}      # the leader and a follower lost together
     while not net.leaders(others[1:]):
@@ -167,10 +166,7 @@ def test_a_member_the_new_leader_never_followed_is_judged_from_the_election():
 
 
 def test_minority_partition_cannot_lead_or_declare_failures():
-    net = Net([0, 1, 2, 3, 4])
-    net.dead = set()
-    net.run(1.0)
-    leader = net.leaders()[0]
+    net, leader = elected([0, 1, 2, 3, 4])
     others = [m for m in range(5) if m != leader]
     minority, majority = {leader, others[0]}, set(others[1:])
     net.groups = [minority, majority]
