@@ -25,16 +25,22 @@ class Backlog:
 
     def append(self, data) -> None:
         n = len(data)
-        if not n:
-            return
+        pos = self.pos
+        stop = pos + n
         size = self.size
+        if stop < size:  # the common case: it fits before the ring wraps
+            self.buf[pos:stop] = data
+            self.pos = stop
+            self.end += n
+            h = self.histlen + n
+            self.histlen = h if h < size else size
+            return
         self.end += n
         if n >= size:
             self.buf[:] = data[n - size:]
             self.pos = 0
             self.histlen = size
             return
-        pos = self.pos
         first = size - pos
         if n <= first:
             self.buf[pos:pos + n] = data

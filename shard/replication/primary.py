@@ -23,6 +23,9 @@ _SELECT = {}
 
 def encode_argv(argv) -> bytes:
     """An effect as the stream carries it: an array of bulk strings."""
+    if len(argv) == 3:  # the common effect (SET k v, INCRBY k n, SADD s m): one format
+        a, b, c = argv
+        return b"*3\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n" % (len(a), a, len(b), b, len(c), c)
     out = [b"*%d\r\n" % len(argv)]
     for a in argv:
         out.append(b"$%d\r\n%b\r\n" % (len(a), a))

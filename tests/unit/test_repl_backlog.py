@@ -1,6 +1,8 @@
 """The replication backlog's ring buffer: offsets, wrap-around, coverage, resize."""
 from __future__ import annotations
 
+import random
+
 from shard.replication.backlog import Backlog
 
 
@@ -30,3 +32,16 @@ def test_resize_keeps_the_newest_bytes():
     b.resize(16)
     b.append(b"defg")
     assert b.read_from(b.offset) == b"9abcdefg" and b.offset == 9
+
+
+def test_random_appends_hold_the_stream_s_last_bytes():
+    rng = random.Random(7)
+    for size in (1, 7, 64, 1000):
+        b = Backlog(size, end=0)
+        stream = b""
+        for _ in range(300):
+            data = bytes(rng.randrange(256) for _ in range(rng.choice((0, 1, 3, size - 1, size, size + 5, 40))))
+            b.append(data)
+            stream += data
+            assert b.end == len(stream) and b.histlen == min(size, len(stream))
+            assert b.read_from(b.offset) == stream[-b.histlen:] if b.histlen else b.read_from(b.offset) == b""
