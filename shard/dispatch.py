@@ -22,7 +22,7 @@ from amr_emulator.protocol.resp import OK, QUEUED
 
 from . import internal
 from .acl import check_command, check_queued
-from .eviction import reject_oom
+from .eviction import STARTUP_MEMORY, reject_oom
 from .handlers import load_all
 
 log = logging.getLogger("shard")
@@ -276,6 +276,10 @@ def run_plain(c, requests: list) -> int:
     slow = server.slowlog_s
     propagating = server.propagating
     nil = b"_\r\n" if c.resp == 3 else b"$-1\r\n"
+    # under maxmemory, each command first finds the dataset within it (reject_oom's common case); once
+    # it is not, the rest goes through process_command, which evicts or refuses
+    eviction = server.eviction
+    room = server.maxmemory - STARTUP_MEMORY if server.maxmemory else None
     dirty = 0
     done = 0
     cur = None  # the command of the current run, its first call's index and start time
@@ -283,6 +287,8 @@ def run_plain(c, requests: list) -> int:
     start = run_start = perf_counter()
     try:
         for argv in requests:
+            if room is not None and eviction.dataset > room and not c.is_master:
+                break
             try:
                 entry = plain[argv[0]]
                 if not entry.argc_ok[len(argv)]:

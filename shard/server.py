@@ -142,7 +142,7 @@ class Server:
     # --- the hot path's flag ------------------------------------------------------------------------
     def hot_path_changed(self) -> None:
         """A server-wide feature that process_command checks may have turned on (MONITOR, CLIENT
-        PAUSE, maxmemory, ACL rules, client-side caching, replication's guard or role, a busy script,
+        PAUSE, ACL rules, client-side caching, replication's guard or role, a busy script,
         any CONFIG SET): the next batch looks again (plain_refresh)."""
         self.plain_ok = False
 
@@ -153,7 +153,7 @@ class Server:
         refusal, which its primary's link does not get."""
         slower = self.slowlog_slower_than
         self.slowlog_s = slower / 1e6 if slower >= 0 else float("inf")
-        self.plain_master_ok = not (self.monitors or self.pause_mode or self.maxmemory or self.acl_restricted
+        self.plain_master_ok = not (self.monitors or self.pause_mode or self.acl_restricted
                                     or self.tracking is not None or self.repl_guard is not None
                                     or self.busy_script is not None)
         ok = self.plain_ok = self.plain_master_ok and not (self.is_replica and self.replica_read_only)

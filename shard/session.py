@@ -178,8 +178,9 @@ class Client(asyncio.Protocol):
     def plain_state(self) -> bool:
         """True when no check of process_command can apply to a plain command (Entry.plain) on
         this connection: no MULTI, no RESP2 pub/sub context, authenticated, replies on, and none of
-        the server-wide features (Server.plain_refresh: MONITOR, CLIENT PAUSE, maxmemory, ACL
-        rules, tracking, replication's guard, a busy script), or only a read-only replica's role
+        the server-wide features (Server.plain_refresh: MONITOR, CLIENT PAUSE, ACL
+        rules, tracking, replication's guard, a busy script; run_plain makes maxmemory's check
+        itself), or only a read-only replica's role
         while this is its primary's link. Plain commands cannot change any of these, so one check
         serves a batch of them (dispatch.run_plain); data_received inlines it."""
         server = self.server

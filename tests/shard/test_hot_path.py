@@ -253,3 +253,20 @@ def test_set_fast_path_on_a_cache_shard_accounts_as_the_full_path():
                        server.dirty, c.transport.data.count(b"+OK\r\n")))
     assert states[0] == states[1]
     assert states[0][2] > 70000
+
+
+def test_under_maxmemory_the_fast_path_serves_until_the_dataset_is_full():
+    """maxmemory keeps the fast path: each command first finds the dataset within the limit; from the
+    first that does not, process_command evicts or refuses (OOM for a write under noeviction)."""
+    from shard.eviction import STARTUP_MEMORY
+
+    server = Server(port=0)
+    c = _client(server)
+    c.data_received(_pipeline((b"CONFIG", b"SET", b"maxmemory-policy", b"noeviction"),
+                              (b"CONFIG", b"SET", b"maxmemory", b"%d" % (STARTUP_MEMORY + 3500))))
+    c.transport.data = b""
+    c.data_received(_pipeline(*[(b"SET", b"k%d" % i, b"v" * 1000) for i in range(6)], (b"GET", b"k0")))
+    assert server.plain_ok   # the batch went by the fast path, maxmemory or not
+    oom = b"-OOM command not allowed when used memory > 'maxmemory'.\r\n"
+    assert c.transport.data == b"+OK\r\n" * 4 + oom * 2 + b"$1000\r\n" + b"v" * 1000 + b"\r\n"
+    assert server.stat_numcommands == 2 + 4 + 1   # refused commands are not counted (not called)
