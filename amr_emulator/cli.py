@@ -12,6 +12,7 @@ import click
 from amr_emulator.config import EVICTION_POLICIES, CacheSpec, SpecError, parse_size, running_caches
 from amr_emulator.drill import DRILLS
 from amr_emulator.topology import POLICIES, TIMING_PROFILES
+from proxy.quorum import WITNESS
 
 # AMR's own spellings (ARM/CLI values) accepted next to ours
 POLICY_ALIASES = {"osscluster": "oss", "enterprisecluster": "enterprise", "nocluster": "nocluster",
@@ -500,7 +501,7 @@ def partition(nodes, from_nodes, name, as_json):
     body = {"nodes": list(nodes), **({"from": list(from_nodes)} if from_nodes else {})}
     r = _api(_find(name), "POST", "/partition", body)
     sides = f"nodes {', '.join(map(str, r['partitioned']))} from " + \
-        ", ".join("the witness" if m == 1000 else f"node {m}" for m in r["from"])
+        ", ".join("the witness" if m == WITNESS else f"node {m}" for m in r["from"])
     _print_result(r, as_json, f"partitioned: {sides}")
 
 

@@ -36,7 +36,7 @@ from amr_emulator.topology import Partition, Shard, Topology
 
 from .backend import reply_end
 from .quorum import Message, Quorum
-from .supervisor import _info_fields, shard_call
+from .supervisor import info_fields, shard_call
 
 log = logging.getLogger("proxy")
 
@@ -661,7 +661,7 @@ async def _quietly(call) -> None:
 
 
 async def _replication(host: str, port: int, pw: str) -> dict[str, str]:
-    return _info_fields((await shard_call(host, port, pw, (b"INFO", b"replication"), timeout=1.0))[0])
+    return info_fields((await shard_call(host, port, pw, (b"INFO", b"replication"), timeout=1.0))[0])
 
 
 def caught_up(primary: dict[str, str], replica: dict[str, str]) -> bool:

@@ -30,7 +30,7 @@ from time import monotonic
 
 import hiredis
 
-from amr_emulator.protocol.commands import REDIS_COMMANDS, get_keys
+from amr_emulator.protocol.commands import get_keys, lookup
 from amr_emulator.protocol.resp import decode_reply, encode_command
 
 from .backend import reply_end
@@ -287,7 +287,7 @@ class ShardProcess:
             if self.up and self.state == "STARTING":
                 self.state = "RUNNING"
             if isinstance(replies[1], bytes):
-                info = _info_fields(replies[1])
+                info = info_fields(replies[1])
                 self.repl_offset = int(info.get("master_repl_offset", self.repl_offset))
                 self.link_status = info.get("master_link_status", self.link_status)
                 self.role_reported = info.get("role", self.role_reported)
@@ -339,9 +339,9 @@ class ShardProcess:
 
     async def _report_lost_tail_once(self, successor: tuple[str, int]) -> None:
         pw = self.sup.topology.internal_password
-        theirs = _info_fields((await shard_call(successor[0], successor[1], pw, (b"INFO", b"replication"),
-                                                timeout=1.0))[0])
-        mine = _info_fields((await self.control.call((b"INFO", b"replication"), timeout=1.0))[0])
+        theirs = info_fields((await shard_call(successor[0], successor[1], pw, (b"INFO", b"replication"),
+                                               timeout=1.0))[0])
+        mine = info_fields((await self.control.call((b"INFO", b"replication"), timeout=1.0))[0])
         if mine.get("master_replid") != theirs.get("master_replid2"):
             return   # not the history the successor came from (a restarted, empty shard)
         start, end = int(theirs["second_repl_offset"]), int(mine["master_repl_offset"])
@@ -485,18 +485,16 @@ class Supervisor:
         return [sp.status() for sp in sorted(self.shards.values(), key=lambda s: s.shard.id)]
 
 
-def _info_fields(info) -> dict[str, str]:
+def info_fields(info) -> dict[str, str]:
+    """An INFO reply's `field:value` lines, as a dict."""
     text = info.decode("latin-1") if isinstance(info, bytes) else str(info)
     return dict(line.split(":", 1) for line in text.split("\r\n") if ":" in line and not line.startswith("#"))
 
 
-#: what a primary's replication stream carries besides the writes themselves
-_NOT_WRITES = frozenset((b"ping", b"select", b"multi", b"exec", b"replconf"))
-
-
 def stream_writes(data: bytes) -> tuple[int, list[str]]:
     """The writes in a stretch of replication stream (RESP arrays of commands) and the keys they wrote,
-    each key once, in the order written."""
+    each key once, in the order written. A write is a command the command table flags `write` (not the
+    stream's PING, SELECT, MULTI/EXEC, REPLCONF, nor a PUBLISH)."""
     reader = hiredis.Reader()
     reader.feed(data)
     writes = 0
@@ -505,11 +503,10 @@ def stream_writes(data: bytes) -> tuple[int, list[str]]:
         argv = reader.gets()
         if argv is False:
             break
-        if not isinstance(argv, list) or not argv or argv[0].lower() in _NOT_WRITES:
+        spec = lookup(argv) if isinstance(argv, list) and argv else None
+        if spec is None or not spec.is_write:
             continue
         writes += 1
-        spec = REDIS_COMMANDS.get(argv[0].lower().decode("latin-1"))
-        if spec is not None:
-            for i in get_keys(spec, argv):
-                keys[argv[i].decode("utf-8", "backslashreplace")] = None
+        for i in get_keys(spec, argv):
+            keys[argv[i].decode("utf-8", "backslashreplace")] = None
     return writes, list(keys)

@@ -277,9 +277,9 @@ def run_plain(c, requests: list) -> int:
     propagating = server.propagating
     nil = b"_\r\n" if c.resp == 3 else b"$-1\r\n"
     # under maxmemory, each command first finds the dataset within it (reject_oom's common case); once
-    # it is not, the rest goes through process_command, which evicts or refuses
+    # it is not, the rest goes through process_command, which evicts or refuses (never the primary's)
     eviction = server.eviction
-    room = server.maxmemory - STARTUP_MEMORY if server.maxmemory else None
+    room = server.maxmemory - STARTUP_MEMORY if server.maxmemory and not c.is_master else None
     dirty = 0
     done = 0
     cur = None  # the command of the current run, its first call's index and start time
@@ -287,7 +287,7 @@ def run_plain(c, requests: list) -> int:
     start = run_start = perf_counter()
     try:
         for argv in requests:
-            if room is not None and eviction.dataset > room and not c.is_master:
+            if room is not None and eviction.dataset > room:
                 break
             try:
                 entry = plain[argv[0]]

@@ -118,15 +118,19 @@ class AccountedDatabase(Database):
             self.server.eviction.dataset -= old
             self.access.pop(key, None)
             return
+        self.account(key, v)
+        if key not in self.access:
+            self.access[key] = self.new_clock()
+
+    def account(self, key: bytes, value) -> None:
+        """The key's size, now `value` is stored there, in the database's and the dataset's."""
         sizes = self.sizes
         old = sizes.get(key, 0)
-        new = estimate(self.server, key, v)
+        new = estimate(self.server, key, value)
         if new != old:  # (a SET signals twice: the second finds nothing to do)
             sizes[key] = new
             self.mem += new - old
             self.server.eviction.dataset += new - old
-        if key not in self.access:
-            self.access[key] = self.new_clock()
 
     def add(self, key: bytes, value) -> None:
         Database.add(self, key, value)

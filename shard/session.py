@@ -177,14 +177,15 @@ class Client(asyncio.Protocol):
 
     def plain_state(self) -> bool:
         """True when no check of process_command can apply to a plain command (Entry.plain) on
-        this connection: no MULTI, no RESP2 pub/sub context, authenticated, replies on, and none of
+        this connection: no MULTI, no RESP2 pub/sub context, authenticated, replies on (or the
+        primary's link, whose replies are dropped), and none of
         the server-wide features (Server.plain_refresh: MONITOR, CLIENT PAUSE, ACL
         rules, tracking, replication's guard, a busy script; run_plain makes maxmemory's check
         itself), or only a read-only replica's role
         while this is its primary's link. Plain commands cannot change any of these, so one check
         serves a batch of them (dispatch.run_plain); data_received inlines it."""
         server = self.server
-        return (self.multi is None and self.authenticated and not self.reply_mode
+        return (self.multi is None and self.authenticated and (not self.reply_mode or self.is_master)
                 and (self.resp == 3 or not (self.subscriptions or self.psubscriptions or self.ssubscriptions))
                 and (server.plain_ok or server.plain_refresh() or (self.is_master and server.plain_master_ok)))
 

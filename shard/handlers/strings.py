@@ -13,7 +13,7 @@ from amr_emulator.protocol.errors import RespError
 from amr_emulator.protocol.resp import LLONG_MAX, LLONG_MIN, OK, string2ll
 
 from ..args import clamp_range, format_long_double, long_double_add, parse_int, parse_long_double
-from ..eviction import LRUDatabase, estimate
+from ..eviction import LRUDatabase
 from ..keyspace import NOTIFY_GENERIC, NOTIFY_KEY_MISS, NOTIFY_NEW, NOTIFY_STRING, Database
 from . import command
 from .keys import lookup_read
@@ -181,15 +181,8 @@ def set_command(c, argv):
             # watches or listens: the value, its size in the dataset's, and the key's access clock
             key = argv[1]
             if not (db.expires or db.blocking or db.watched or server.notify_flags):
-                val = argv[2]
-                db.data[key] = val
-                sizes = db.sizes
-                old = sizes.get(key, 0)
-                new = estimate(server, key, val)
-                if new != old:
-                    sizes[key] = new
-                    db.mem += new - old
-                    server.eviction.dataset += new - old
+                val = db.data[key] = argv[2]
+                db.account(key, val)
                 db.access[key] = server.now_ms
                 server.dirty += 1
                 return OK

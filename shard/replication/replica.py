@@ -230,9 +230,7 @@ class MasterLink(asyncio.Protocol):
         server.applying_master = True  # keys the primary has not expired yet are still there for it
         try:
             while done < n:
-                # plain_state but for replies (the primary gets none: they are dropped below)
-                if ends is not None and mc.multi is None and (
-                        server.plain_ok or server.plain_refresh() or server.plain_master_ok):
+                if ends is not None and mc.plain_state():
                     # a run of plain commands (the usual stream: SET, INCR, DEL ...) by the fast path,
                     # as a client's; the offset then counts them all (none of them reads it)
                     k = run_plain(mc, requests[done:] if done else requests)
