@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -150,6 +151,7 @@ class ShardProcess:
         self.replicaof_unknown = False
         self.down_since: float | None = None   # when it stopped answering (failure detection)
         self.task: asyncio.Task | None = None
+        self.workdir: str | None = None   # a temporary directory of its own, when the node has no data dir
         self.control = ControlConnection(ip, shard.port, sup.topology.internal_password)
 
     @property
@@ -170,12 +172,12 @@ class ShardProcess:
         for k, v in sup.topology.shard_config.items():
             args += ["--config", f"{k}={v}"]
         # A shard works in a directory of its own (snapshots, full-sync files): under the node's data
-        # dir, else a temporary one kept for this shard's restarts.
+        # dir, else a temporary one kept for this shard's restarts and removed when it stops for good.
         if sup.data_dir:
             d = os.path.join(sup.data_dir, f"shard-{self.shard.id}")
             os.makedirs(d, exist_ok=True)
         else:
-            d = self.workdir = getattr(self, "workdir", None) or tempfile.mkdtemp(prefix=f"amr-shard-{self.shard.id}-")
+            d = self.workdir = self.workdir or tempfile.mkdtemp(prefix=f"amr-shard-{self.shard.id}-")
         args += ["--config", f"dir={d}"]
         return args
 
@@ -378,6 +380,8 @@ class ShardProcess:
                 pass
         if self.task is not None:
             self.task.cancel()
+        if self.workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 class Supervisor:

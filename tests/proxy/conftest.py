@@ -3,13 +3,14 @@
 `start_cache(tmp, policy, nodes, ...)` plans a topology with `amr_emulator.topology.plan` (ports
 from the OS; nodes on 127.0.1.<n+1> where this host can bind them, else 127.0.0.1 with distinct
 ports), starts one proxy per node in its own process group, and waits until every node reports
-ready (`AMR.STATUS`) and the cache endpoint answers. `Cache.stop()` stops every group, even when
-a test fails (the fixtures call it in `finally`).
+ready (`AMR.STATUS`) and the cache endpoint answers. `Cache.stop()` stops every group and removes
+the cache's directory, even when a test fails (the fixtures call it in `finally`).
 """
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -102,7 +103,8 @@ class Cache:
         return conn
 
     def stop(self) -> None:
-        """Every node's process group, even one whose proxy died first (its shards live on in it)."""
+        """Every node's process group, even one whose proxy died first (its shards live on in it); then
+        the cache's directory."""
         for p in self.procs.values():
             for sig in (signal.SIGTERM, signal.SIGKILL):
                 try:
@@ -116,6 +118,7 @@ class Cache:
                 if not _group_alive(p.proc.pid):
                     break
             p.stop()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 def _group_alive(pgid: int) -> bool:
