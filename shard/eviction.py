@@ -41,8 +41,10 @@ def estimate(server, key: bytes, value) -> int:
     """The key's allocations, roughly as MEMORY USAGE counts them, in O(1) for large containers."""
     if type(value) is bytes:  # the common case, inline: an embstr or raw sds value, its key, an entry
         n = len(value)
-        v = _alloc(20 + n) if n <= 44 else 16 + _alloc(n + (4 if n < 256 else 6 if n < 65536 else 10))
         k = len(key)
+        if n <= 44 and k < 256:  # an embstr and a short key: two table lookups
+            return _EMBSTR_SIZE[n] + _KEY_SIZE[k]
+        v = _alloc(20 + n) if n <= 44 else 16 + _alloc(n + (4 if n < 256 else 6 if n < 65536 else 10))
         return v + _alloc(k + (4 if k < 256 else 6 if k < 65536 else 10)) + DICT_ENTRY
     return _estimate_container(server, key, value)
 
@@ -52,6 +54,10 @@ def _alloc(n: int) -> int:
         return (n + 15) & ~15 if n > 8 else 8
     step = (1 << (n - 1).bit_length()) >> 3
     return (n + step - 1) // step * step
+
+
+_EMBSTR_SIZE = tuple(_alloc(20 + n) for n in range(45))  # a value of n <= 44 bytes, object and sds in one
+_KEY_SIZE = tuple(_alloc(k + 4) + DICT_ENTRY for k in range(256))  # a key's sds (8-bit header) and entry
 
 
 def _estimate_container(server, key: bytes, value) -> int:

@@ -66,6 +66,7 @@ class Replication(Primary, ReplicaSide):
         if self._cron is not None:
             self._cron.cancel()
             self._cron = None
+        self.flush()  # what the replicas have not been sent yet (a shutdown's last writes)
         self.close_link()
 
     def cron(self) -> None:

@@ -389,3 +389,27 @@ def test_internal_link_cut_and_tail():
         plain = start("shard")
         with pytest.raises(redis.ResponseError, match="^unknown command 'AMR.TAIL'"):
             client(plain).execute_command("AMR.TAIL", 1)
+
+
+def test_a_primary_stopped_by_sigterm_sends_its_last_writes_first():
+    """The stream goes to replicas within a millisecond of a write (primary.STREAM_FLUSH_S); a primary
+    told to stop writes what it still holds before it closes its replicas' connections. The SIGTERM
+    follows the last SET's reply at once, well within that millisecond (no save on shutdown delays it)."""
+    with servers() as start:
+        sp = start("shard", "--config", "save=")
+        p = client(sp)
+        sq = _replica_of(start, sp)
+        q = client(sq)
+        wait_until(lambda: caught_up(p, q), what="sync")
+        conn = RawConnection(sp.host, sp.port)
+        conn.send(b"".join(encode_command("SET", f"last:{i}", str(i)) for i in range(200)))
+        replies = b""
+        while len(replies) < 200 * len(b"+OK\r\n"):
+            replies += conn.sock.recv(65536)
+        sp.proc.terminate()
+        assert replies == b"+OK\r\n" * 200
+        sp.proc.wait(10)
+        conn.close()
+        wait_until(lambda: not link_up(q), what="link down")
+        assert q.dbsize() == 200
+        assert q.get("last:199") == b"199"
