@@ -53,6 +53,10 @@ class NodeProcess:
         self.proc: asyncio.subprocess.Process | None = None
         self.started_at: float | None = None
         self.stopping = False
+        # set by the controller before a start:
+        self.witness: str | None = None   # the controller votes in a two-node cache's quorum (host:port)
+        self.rejoin = False   # a node started again: its primaries wait for their failover
+        self.cut: set[int] = set()   # members across a network partition still in force
 
     @property
     def pid(self) -> int | None:
@@ -68,12 +72,12 @@ class NodeProcess:
             args += ["--data-dir", self.data_dir]
         if self.tls:
             args += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1], "--tls-ca", self.tls[2]]
-        if getattr(self, "witness", None):
-            args += ["--witness", self.witness]   # the controller votes in a two-node cache's quorum
-        if getattr(self, "rejoin", False):
-            args.append("--rejoin")   # a node started again: its primaries wait for their failover
-        if getattr(self, "cut", None):
-            args += ["--cut", json.dumps(sorted(self.cut))]   # a network partition still in force
+        if self.witness:
+            args += ["--witness", self.witness]
+        if self.rejoin:
+            args.append("--rejoin")
+        if self.cut:
+            args += ["--cut", json.dumps(sorted(self.cut))]
         return args
 
     async def start(self) -> None:

@@ -28,28 +28,21 @@ class Backlog:
         pos = self.pos
         stop = pos + n
         size = self.size
+        self.end += n
+        h = self.histlen + n
+        self.histlen = h if h < size else size
         if stop < size:  # the common case: it fits before the ring wraps
             self.buf[pos:stop] = data
             self.pos = stop
-            self.end += n
-            h = self.histlen + n
-            self.histlen = h if h < size else size
-            return
-        self.end += n
-        if n >= size:
+        elif n >= size:  # only its last `size` bytes stay
             self.buf[:] = data[n - size:]
             self.pos = 0
-            self.histlen = size
-            return
-        first = size - pos
-        if n <= first:
-            self.buf[pos:pos + n] = data
-        else:
+        else:  # to the ring's end, the rest from its start
+            first = size - pos
             mv = memoryview(data)
             self.buf[pos:] = mv[:first]
             self.buf[:n - first] = mv[first:]
-        self.pos = (pos + n) % size
-        self.histlen = min(size, self.histlen + n)
+            self.pos = n - first
 
     def covers(self, offset: int) -> bool:
         return self.offset <= offset <= self.end + 1
