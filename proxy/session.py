@@ -391,8 +391,9 @@ class Client(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.closing or self.quitting:
             return
-        # ends: where each request ends in `data` when hiredis read them all (forwarded as they are)
-        requests, ends, error = self.parser.read_spans(data)
+        # ends: where each request ends in `data` when hiredis read them all (forwarded as they are);
+        # `data` then starts with the rest of a request that an earlier read left incomplete
+        requests, ends, data, error = self.parser.read_spans(data)
         self.last_interaction = monotonic()
         try:
             if self.held is not None or self.queue:
@@ -402,7 +403,7 @@ class Client(asyncio.Protocol):
                 return
             n = len(requests)
             if n == 1 and error is None:  # a client waiting for each reply: the chunk is its request
-                self.process(requests[0], data if ends is not None else None)
+                self.process(requests[0], None if ends is None else data if ends[0] == len(data) else data[:ends[0]])
                 return
             i = 0
             while i < n:

@@ -131,6 +131,8 @@ _TABLE_LEN = 1 << 16
 # request whose count has one digit, and no other `*`, needs no regex (`int in bytes` is a memchr).
 _BIG_ARRAY = re.compile(rb"\*[0-9]{7}").search
 _BIG_AGGREGATE = re.compile(rb"[*~>%|][0-9]{7}").search
+# SpanParser: the longest start of a request kept for the next chunk's hiredis read
+_TAIL_MAX = 1 << 16
 _HEADER_SIZE = [len(str(n)) + 3 for n in range(_TABLE_LEN)]
 _ARG_SIZE = [n + len(str(n)) + 5 for n in range(_TABLE_LEN)]
 
@@ -177,7 +179,7 @@ class RequestParser:
     """
 
     __slots__ = ("buf", "pos", "max_bulk_len", "args", "left", "bulk_len", "require_auth", "_fast", "_chunk",
-                 "_reader", "sizes")
+                 "_reader", "sizes", "_tail")
 
     def __init__(self, max_bulk_len: int = 512 * 1024 * 1024):
         self.buf = bytearray()
@@ -193,6 +195,7 @@ class RequestParser:
         # Set to a list by a caller that wants each request's wire size (a proxy forwarding the bytes
         # as received): filled when hiredis read the whole chunk, None after the exact parser ran.
         self.sizes: list | None = None
+        self._tail = b""  # SpanParser: the start of a request that hiredis holds, until the chunk that ends it
 
     def feed(self, data: bytes) -> None:
         if self._fast and not self.require_auth:
@@ -205,7 +208,7 @@ class RequestParser:
         self.buf += data
 
     def pending(self) -> int:
-        return len(self.buf) - self.pos + len(self._chunk)
+        return len(self.buf) - self.pos + len(self._chunk) + len(self._tail)
 
     def read(self, data: bytes) -> tuple[list[list[bytes]], ProtocolError | None]:
         """`feed(data)` then `parse()`, in one call (the connection's hot path).
@@ -613,15 +616,29 @@ class SpanParser(RequestParser):
 
     __slots__ = ()
 
-    def read_spans(self, data: bytes) -> tuple[list[list[bytes]], list[int] | None, ProtocolError | None]:
-        """`read(data)` as (requests, ends, error): `ends[i]` is the offset just past request i in
-        `data` when the chunk was read by hiredis and proven canonical (see `read`); None when the exact
-        parser read it (then the requests' bytes are not the chunk's, or not all of them)."""
+    def read_spans(self, data: bytes) -> tuple[list[list[bytes]], list[int] | None, bytes, ProtocolError | None]:
+        """`read(data)` as (requests, ends, buf, error): `ends[i]` is the offset just past request i in
+        `buf` when the chunk was read by hiredis and proven canonical (see `read`); None when the exact
+        parser read it (then the requests' bytes are not the chunk's, or not all of them).
+
+        A chunk that ends inside a request (a long pipeline, a replication stream read in pieces)
+        gives the requests before it; the start of the last one waits, as hiredis holds it, for the
+        chunk that ends it, and `buf` then begins with it. A start longer than _TAIL_MAX, or a chunk
+        shorter than a quarter of the start that waits (a request sent in small pieces, copied again
+        and again: this bounds the copies to five times what is received), goes to the exact parser,
+        which reads what comes incrementally."""
+        new = data
+        tail = self._tail
+        if tail:
+            self._tail = b""
+            data = tail + data
+            if len(new) * 4 < len(tail) or self.require_auth:  # (a RESET since: the limits of a client not authenticated)
+                return self._exact(data)
         if self._fast and not self.require_auth and not self._chunk:
             end = len(data)
             if end <= self.max_bulk_len and _BIG_ARRAY(data) is None:
                 reader = self._reader
-                reader.feed(data)
+                reader.feed(new)
                 gets = reader.gets
                 out = []
                 ends = []
@@ -632,6 +649,9 @@ class SpanParser(RequestParser):
                     while pos < end:
                         req = gets()
                         if data[pos] != 42 or not req:
+                            if req is False and data[pos] == 42 and end - pos <= _TAIL_MAX:
+                                self._tail = data[pos:] if pos else data
+                                return out, ends, data, None
                             break
                         pos += hsize[len(req)]
                         for a in req:
@@ -645,14 +665,18 @@ class SpanParser(RequestParser):
                         break
                     else:
                         if pos == end:
-                            return out, ends, None
+                            return out, ends, data, None
                 except (hiredis.ProtocolError, IndexError, TypeError):
                     pass
-                self._reader = hiredis.Reader()
-                self._fast = False  # the exact parser reads the chunk from its start
-                self.buf = bytearray(data)
-                self.pos = 0
-                requests, error = self.parse()
-                return requests, None, error
+            return self._exact(data)
         requests, error = self.read(data)
-        return requests, None, error
+        return requests, None, data, error
+
+    def _exact(self, data: bytes) -> tuple[list[list[bytes]], None, bytes, ProtocolError | None]:
+        """read_spans by the exact parser, from the start of `data` (what hiredis held is dropped)."""
+        self._reader = hiredis.Reader()
+        self._fast = False
+        self.buf = bytearray(data)
+        self.pos = 0
+        requests, error = self.parse()
+        return requests, None, data, error

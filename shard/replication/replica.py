@@ -215,10 +215,10 @@ class MasterLink(asyncio.Protocol):
         """Run the primary's commands; advance the offset; relay the bytes applied."""
         repl = self.repl
         mc = repl.master_client
-        # ends: where each command ends in `data`, when the chunk is exactly their canonical encoding
-        # (the offset counts those bytes, and they are relayed as they came); else each is measured
-        # and encoded again
-        requests, ends, error = self.parser.read_spans(data)
+        # ends: where each command ends in `data` (which then starts with the rest of a command a read
+        # before left incomplete), when it is exactly their canonical encoding (the offset counts those
+        # bytes, and they are relayed as they came); else each is measured and encoded again
+        requests, ends, data, error = self.parser.read_spans(data)
         server = self.server
         server.update_clock()
         from ..dispatch import process_command, run_plain

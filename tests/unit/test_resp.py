@@ -5,8 +5,9 @@ import math
 import pytest
 
 from amr_emulator.protocol.errors import ProtocolError, RespError
-from amr_emulator.protocol.resp import (NULL_ARRAY, Push, RequestParser, RespSet, Simple, Verbatim, decode_reply,
-                                        encode2, encode3, encode_command, format_double, split_args, string2ll)
+from amr_emulator.protocol.resp import (NULL_ARRAY, Push, RequestParser, RespSet, Simple, SpanParser, Verbatim,
+                                        decode_reply, encode2, encode3, encode_command, format_double, split_args,
+                                        string2ll)
 
 
 def parse_all(data: bytes, chunk: int | None = None, **kw):
@@ -47,6 +48,93 @@ def test_split_at_each_position():
         rest, err2 = p.parse()
         assert err is None and err2 is None
         assert first + rest == EXPECTED, cut
+
+
+def spans_all(pieces, parser=None):
+    """SpanParser.read_spans over `pieces`: the requests, and each one's bytes as its span says
+    (None for those the exact parser read), and the error."""
+    p = parser or SpanParser()
+    reqs, spans, error = [], [], None
+    for piece in pieces:
+        got, ends, buf, error = p.read_spans(piece)
+        reqs.extend(got)
+        if ends is None:
+            spans.extend([None] * len(got))
+        else:
+            assert len(ends) == len(got)
+            spans.extend(buf[a:b] for a, b in zip([0] + ends, ends))
+        if error:
+            break
+    return reqs, spans, error
+
+
+CANONICAL = b"".join(encode_command(*r) for r in [["SET", "k" * 20, "v" * 30], ["GET", "k"], ["DEL", "a", "b", "c"],
+                                                 ["SET", "big", "x" * 500], ["INCR", "n"]] * 3)
+CANONICAL_REQS = RequestParser()
+CANONICAL_REQS.feed(CANONICAL)
+CANONICAL_REQS = CANONICAL_REQS.parse()[0]
+
+
+def test_spans_of_a_pipeline_split_anywhere():
+    """A canonical pipeline cut in two anywhere: every request comes out with its very bytes (the
+    start of the one cut in two waits for the rest), none by the exact parser unless the rest is
+    less than a quarter of that start."""
+    for cut in range(len(CANONICAL) + 1):
+        p = SpanParser()
+        reqs, spans, err = spans_all([CANONICAL[:cut], CANONICAL[cut:]], p)
+        assert err is None and reqs == CANONICAL_REQS, cut
+        assert all(s in (None, encode_command(*r)) for s, r in zip(spans, reqs)), cut
+        if len(CANONICAL) - cut >= 150:  # a quarter of the longest request, and more
+            assert None not in spans, cut
+        assert p.pending() == 0
+
+
+def test_spans_in_growing_pieces_stay_on_the_fast_path():
+    pieces, i, size = [], 0, 7
+    while i < len(CANONICAL):
+        if len(CANONICAL) - i < 2 * size:
+            size = len(CANONICAL) - i
+        pieces.append(CANONICAL[i:i + size])
+        i += size
+        size *= 2
+    reqs, spans, err = spans_all(pieces)
+    assert reqs == CANONICAL_REQS and None not in spans
+
+
+def test_spans_in_small_pieces_go_to_the_exact_parser():
+    """Pieces smaller than the request start that waits would copy it again and again: the exact
+    parser takes them, and the requests are the same."""
+    p = SpanParser()
+    reqs, spans, err = spans_all([CANONICAL[i:i + 3] for i in range(0, len(CANONICAL), 3)], p)
+    assert err is None and reqs == CANONICAL_REQS
+    assert None in spans
+    assert p.pending() == 0
+    more = encode_command("PING")  # back at a request boundary: the fast path again
+    assert spans_all([more], p)[1] == [more]
+
+
+def test_a_waiting_request_start_counts_as_pending():
+    p = SpanParser()
+    whole = encode_command("SET", "key", "value")
+    reqs, ends, buf, err = p.read_spans(whole + whole[:9])
+    assert reqs == [[b"SET", b"key", b"value"]] and ends == [len(whole)] and err is None
+    assert p.pending() == 9
+    reqs, ends, buf, err = p.read_spans(whole[9:] + b"*1\r\n:1\r\n")
+    assert reqs == [[b"SET", b"key", b"value"]] and ends is None
+    assert err.message == "ERR Protocol error: expected '$', got ':'"
+
+
+def test_a_long_request_start_goes_to_the_exact_parser():
+    big = encode_command("SET", "k", "x" * 100_000)
+    reqs, spans, err = spans_all([big[:70_000], big[70_000:]])
+    assert reqs == [[b"SET", b"k", b"x" * 100_000]] and spans == [None] and err is None
+
+
+def test_a_waiting_start_then_a_reset_gets_the_limits_of_an_unauthenticated_client():
+    p = SpanParser()
+    p.read_spans(b"*11\r\n$3\r\n")
+    p.require_auth = True
+    assert p.read_spans(b"SET\r\n")[3].message == "ERR Protocol error: unauthenticated multibulk length"
 
 
 @pytest.mark.parametrize("data,message", [
