@@ -265,7 +265,9 @@ class ExpiryCycle:
         for _ in range(len(dbs)):
             db = dbs[self.db_index]
             expires = db.expires
-            if expires:
+            if not expires:
+                db.avg_ttl = 0
+            else:
                 while True:
                     if self.pos >= len(self.snapshot):
                         self.snapshot = list(expires)
@@ -273,11 +275,19 @@ class ExpiryCycle:
                     chunk = self.snapshot[self.pos:self.pos + slice_len]
                     self.pos += slice_len
                     hit = 0
+                    ttl_sum = ttl_samples = 0
                     for key in chunk:
                         when = expires.get(key)
-                        if when is not None and when < now:
-                            db.expire_now(key)
-                            hit += 1
+                        if when is not None:
+                            if when < now:
+                                db.expire_now(key)
+                                hit += 1
+                            elif when > now:
+                                ttl_sum += when - now
+                                ttl_samples += 1
+                    if ttl_samples:  # INFO keyspace's avg_ttl: a running estimate, as Redis's
+                        avg = ttl_sum // ttl_samples
+                        db.avg_ttl = avg if db.avg_ttl == 0 else db.avg_ttl // 50 * 49 + avg // 50
                     expired += hit
                     # keep going while many keys were stale, like Redis's 25% rule
                     if self.pos >= len(self.snapshot) or hit * 4 < len(chunk) or monotonic() > deadline:
