@@ -106,6 +106,25 @@ def test_pipeline_spanning_shards_keeps_order(r, enterprise):
     assert out == [x for i in range(200) for x in (True, str(i).encode(), i + 1)]
 
 
+def test_a_pipeline_cut_inside_requests(enterprise):
+    """A client's pipeline arriving cut inside a request: the requests before the cut are answered at
+    once, the cut one when its rest comes, whether the rest comes whole or a byte at a time."""
+    conn = enterprise.raw()
+    try:
+        big = encode_command("SET", "cut:b", "v" * 300)
+        first = encode_command("SET", "cut:a", "1") + encode_command("GET", "cut:a") + big[:150]
+        conn.send(first)
+        assert [conn.read_reply(), conn.read_reply()] == [b"+OK\r\n", b"$1\r\n1\r\n"]
+        conn.send(big[150:] + encode_command("GET", "cut:b") + big[:20])
+        assert [conn.read_reply(), conn.read_reply()] == [b"+OK\r\n", b"$300\r\n" + b"v" * 300 + b"\r\n"]
+        for i in range(20, len(big)):
+            conn.send(big[i:i + 1])
+        conn.send(encode_command("STRLEN", "cut:b"))
+        assert [conn.read_reply(), conn.read_reply()] == [b"+OK\r\n", b":300\r\n"]
+    finally:
+        conn.close()
+
+
 def test_pipeline_writes_a_demoted_shard_refuses_are_routed_again(r, enterprise):
     """A pipeline over every shard while one primary refuses writes (READONLY, as a demoted primary
     does during a planned failover): its writes are routed again, one by one, until a primary takes

@@ -117,6 +117,29 @@ def test_chained_replica_relays_the_stream():
         assert dataset(b) == dataset(p)
 
 
+def test_a_stream_read_in_pieces_is_applied_and_relayed_whole():
+    """Writes of every size in one pipeline: the stream reaches the replica cut anywhere (a command's
+    start waits for its rest); the replica's offset, dataset and the bytes it relays to its own
+    replica are the primary's."""
+    with servers() as start:
+        sp = start("shard")
+        p = client(sp)
+        sa = _replica_of(start, sp)
+        a = client(sa)
+        sb = _replica_of(start, sa)
+        b = client(sb)
+        wait_until(lambda: caught_up(p, a) and caught_up(a, b), what="full syncs")
+        pipe = p.pipeline(transaction=False)
+        for i in range(3000):
+            pipe.set(f"piece:{i}", b"v" * (i * 37 % 70000 if i % 50 == 0 else i % 300))
+            pipe.incr("pieces")
+        pipe.execute()
+        wait_until(lambda: caught_up(p, a) and caught_up(a, b), what="the stream")
+        offset = repl_info(p)["master_repl_offset"]
+        assert repl_info(a)["master_repl_offset"] == offset and repl_info(b)["master_repl_offset"] == offset
+        assert dataset(b) == dataset(a) == dataset(p)
+
+
 def test_writer_at_full_speed_during_full_sync():
     with servers() as start:
         sp = start("shard")
