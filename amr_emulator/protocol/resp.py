@@ -632,7 +632,8 @@ class SpanParser(RequestParser):
         if tail:
             self._tail = b""
             data = tail + data
-            if len(new) * 4 < len(tail) or self.require_auth:  # (a RESET since: the limits of a client not authenticated)
+            # (require_auth: a RESET since, and the limits of a client not authenticated)
+            if len(new) * 4 < len(tail) or self.require_auth:
                 return self._exact(data)
         if self._fast and not self.require_auth and not self._chunk:
             end = len(data)
